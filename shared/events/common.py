@@ -1,0 +1,69 @@
+"""Value shapes that several events share."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ProvinceCode = str
+StudyForm = Literal["full_time", "part_time"]
+IdType = Literal["resident_id", "hk_macao_taiwan", "passport", "none"]
+StudentStatus = Literal[
+    "in_school",
+    "on_leave",
+    "suspended",
+    "withdrawn",
+    "transferred_out",
+    "graduated",
+    "completed",
+    "left_without_completing",
+    "deregistered",
+    "dead",
+    "suspected_dropout",
+    "dropout",
+]
+
+
+class Lineage(BaseModel):
+    """Where a record sits in the organisation tree; every jurisdiction filter reads these."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    province: str = Field(pattern=r"^\d{2}$")
+    city: str = Field(pattern=r"^\d{4}$")
+    county: str = Field(pattern=r"^\d{6}$")
+    school: str = Field(pattern=r"^\d{10}$")
+
+
+class StudentSummary(BaseModel):
+    """What a service outside enrollment may know of a student: no full ID number."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    student_id: str
+    student_number: str
+    name: str
+    sex: Literal["M", "F"] | None
+    birth_date: date | None
+    id_number_masked: str
+    lineage: Lineage
+    school_name: str
+    class_id: str | None
+    grade: int
+    major_code: str | None
+    study_length: float
+    study_form: StudyForm
+    status: StudentStatus
+
+
+class HistoryEntry(BaseModel):
+    """One line of a student's record history; it follows the student across provinces."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    at: str
+    province: str
+    action: str
+    detail: str

@@ -1,0 +1,65 @@
+"""Jurisdiction: which records a principal may see, as a SQL filter (DOMAIN.md "Organisation tree
+and roles"). Queries carry the filter; nothing is loaded first and checked after."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from shared.auth import Principal, Role
+
+
+@dataclass(frozen=True)
+class OrgColumns:
+    """Where a table keeps the lineage of each row. Missing levels can never match."""
+
+    province: InstrumentedAttribute[str]
+    city: InstrumentedAttribute[str]
+    county: InstrumentedAttribute[str]
+    school: InstrumentedAttribute[str]
+    counselor: InstrumentedAttribute[str | None] | None = None
+    student: InstrumentedAttribute[str] | None = None
+
+
+def jurisdiction_level(principal: Principal) -> str:
+    """The lineage level a role is bounded by: province sees its province, a county its county…"""
+    return {
+        Role.PROVINCE: "province",
+        Role.CITY: "city",
+        Role.COUNTY: "county",
+        Role.SCHOOL_REGISTRAR: "school",
+        Role.SCHOOL_LEADER: "school",
+        Role.COUNSELOR: "counselor",
+        Role.STUDENT: "student",
+    }[principal.role]
+
+
+def may_see(principal: Principal, lineage: Mapping[str, str | None]) -> bool:
+    """The same rule as ``jurisdiction_filter`` over plain values (for rows already in hand,
+    e.g. an event's payload)."""
+    level = jurisdiction_level(principal)
+    if level == "counselor":
+        return lineage.get("counselor") == principal.account_id
+    if level == "student":
+        return principal.student_id is not None and lineage.get("student") == principal.student_id
+    return lineage.get(level) == principal.org
+
+
+def jurisdiction_filter(principal: Principal, columns: OrgColumns) -> ColumnElement[bool]:
+    level = jurisdiction_level(principal)
+    if level == "counselor":
+        return columns.counselor == principal.account_id if columns.counselor is not None else false()
+    if level == "student":
+        if columns.student is None or principal.student_id is None:
+            return false()
+        return columns.student == principal.student_id
+    column: InstrumentedAttribute[str] = getattr(columns, level)
+    return column == principal.org
+
+
+def any_jurisdiction(principal: Principal, *lineages: OrgColumns) -> ColumnElement[bool]:
+    """Visible if inside the caller's jurisdiction on any side (a transfer has two schools)."""
+    return or_(*(jurisdiction_filter(principal, cols) for cols in lineages))

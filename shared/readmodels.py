@@ -1,0 +1,99 @@
+"""The student read model that services outside enrollment keep from enrollment's events.
+
+Checkin and certificates both need "who is this student, where, in what status" locally
+(DESIGN.md: state other services need travels as events and is kept in local read models).
+One definition serves both: a mixin for the table, one upsert, one set of migration columns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Float, Integer, String, func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.events.common import StudentSummary
+from shared.jurisdiction import OrgColumns
+
+
+class StudentViewMixin:
+    """Columns of ``student_view``; a service declares ``class StudentView(StudentViewMixin, Base)``."""
+
+    __tablename__ = "student_view"
+
+    student_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    student_number: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_number_masked: Mapped[str] = mapped_column(String(40))
+    province_code: Mapped[str] = mapped_column(String(2))
+    city_code: Mapped[str] = mapped_column(String(4))
+    county_code: Mapped[str] = mapped_column(String(6))
+    school_code: Mapped[str] = mapped_column(String(10), index=True)
+    school_name: Mapped[str] = mapped_column(String(200))
+    class_id: Mapped[str | None] = mapped_column(String(40))
+    grade: Mapped[int] = mapped_column(Integer)
+    major_code: Mapped[str | None] = mapped_column(String(20))
+    study_length: Mapped[float] = mapped_column(Float)
+    study_form: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def student_view_columns() -> list[Column[object]]:
+    """The same columns for the services' Alembic migrations."""
+    return [
+        Column("student_id", String(40), primary_key=True),
+        Column("student_number", String(40), nullable=False, index=True),
+        Column("name", String(100), nullable=False),
+        Column("id_number_masked", String(40), nullable=False),
+        Column("province_code", String(2), nullable=False),
+        Column("city_code", String(4), nullable=False),
+        Column("county_code", String(6), nullable=False),
+        Column("school_code", String(10), nullable=False, index=True),
+        Column("school_name", String(200), nullable=False),
+        Column("class_id", String(40)),
+        Column("grade", Integer, nullable=False),
+        Column("major_code", String(20)),
+        Column("study_length", Float, nullable=False),
+        Column("study_form", String(20), nullable=False),
+        Column("status", String(30), nullable=False),
+        Column("updated_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    ]
+
+
+def student_view_org_columns(model: type[StudentViewMixin]) -> OrgColumns:
+    return OrgColumns(
+        province=model.province_code,  # type: ignore[arg-type]
+        city=model.city_code,  # type: ignore[arg-type]
+        county=model.county_code,  # type: ignore[arg-type]
+        school=model.school_code,  # type: ignore[arg-type]
+        student=model.student_id,  # type: ignore[arg-type]
+    )
+
+
+async def upsert_student_view(session: AsyncSession, model: type[StudentViewMixin], student: StudentSummary) -> None:
+    values = {
+        "student_id": student.student_id,
+        "student_number": student.student_number,
+        "name": student.name,
+        "id_number_masked": student.id_number_masked,
+        "province_code": student.lineage.province,
+        "city_code": student.lineage.city,
+        "county_code": student.lineage.county,
+        "school_code": student.lineage.school,
+        "school_name": student.school_name,
+        "class_id": student.class_id,
+        "grade": student.grade,
+        "major_code": student.major_code,
+        "study_length": student.study_length,
+        "study_form": student.study_form,
+        "status": student.status,
+    }
+    statement = insert(model).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["student_id"], set_={**values, "updated_at": func.now()}
+        )
+    )

@@ -1,0 +1,216 @@
+"""The one way a XueJi service process is assembled: migrations, database, Redis, bus, relay,
+consumers, auth, problem details, tracing, health and metrics. A service supplies its routers,
+migrations and event handlers in a ``ServiceSpec``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import aio_pika
+import redis.asyncio as aioredis
+import uvicorn
+from aio_pika.abc import AbstractRobustConnection
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.auth import JwksVerifier
+from shared.bus.consumer import EventConsumer, Subscriptions
+from shared.bus.relay import OutboxRelay
+from shared.bus.topology import declare_exchanges, declare_partner_queue
+from shared.bus.unit_of_work import EventOrigin, UnitOfWork
+from shared.db import create_database_if_missing, make_engine, make_sessionmaker, upgrade_to_head
+from shared.problems import PROBLEM_JSON, install_problem_handlers
+from shared.settings import Settings
+from shared.signing import Signer, TrustStore, load_private_key
+from shared.telemetry import setup_json_logging, setup_tracing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """Everything a route or handler of one service process may need, built at start."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: aioredis.Redis
+    amqp: AbstractRobustConnection
+    origin: EventOrigin
+    relay: OutboxRelay
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessionmaker, self.origin)
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    migrations_dir: Path
+    routers: list[APIRouter] = field(default_factory=list)
+    subscriptions: Subscriptions | None = None
+    # Runs once the bus and database are up: seeding, extra state in ``ctx.extras``.
+    on_start: Callable[[ServiceContext], Awaitable[None]] | None = None
+
+
+def get_context(request: Request) -> ServiceContext:
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+Context = Annotated[ServiceContext, Depends(get_context)]
+
+_sqlalchemy_instrumented = False
+
+
+def _instrument_engine(engine: AsyncEngine) -> None:
+    # The SQLAlchemy instrumentor ignores a second instrument() call in one process (STACK.md).
+    global _sqlalchemy_instrumented
+    if not _sqlalchemy_instrumented:
+        SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
+        _sqlalchemy_instrumented = True
+
+
+def _signer(settings: Settings) -> Signer | None:
+    if settings.signing_key_file is None or not settings.signing_key_file.exists():
+        return None
+    return Signer(settings.province, settings.signing_key_id, load_private_key(settings.signing_key_file))
+
+
+@asynccontextmanager
+async def _running(app: FastAPI, spec: ServiceSpec, settings: Settings) -> AsyncIterator[None]:
+    await asyncio.to_thread(create_database_if_missing, settings.database_url)
+    await asyncio.to_thread(upgrade_to_head, settings.sync_database_url, spec.migrations_dir)
+    engine = make_engine(settings.database_url)
+    _instrument_engine(engine)
+    sessionmaker = make_sessionmaker(engine)
+    redis_client = aioredis.from_url(settings.redis_url)
+    amqp = await aio_pika.connect_robust(settings.amqp_url, client_properties={"connection_name": spec.name})
+    topology_channel = await amqp.channel()
+    await declare_exchanges(topology_channel)
+    for partner in settings.partners:
+        await declare_partner_queue(topology_channel, partner)
+    relay = OutboxRelay(sessionmaker, amqp, batch=settings.relay_batch)
+    origin = EventOrigin(settings.service, settings.province, _signer(settings), on_commit=relay.wake)
+    ctx = ServiceContext(settings, engine, sessionmaker, redis_client, amqp, origin, relay)
+    app.state.ctx = ctx
+    app.state.jwt_verifier = JwksVerifier(f"{settings.identity_url}/.well-known/jwks.json", settings.province)
+    if spec.on_start is not None:
+        await spec.on_start(ctx)
+    relay_task = asyncio.create_task(relay.run_forever(), name=f"{spec.name}-outbox-relay")
+    if spec.subscriptions is not None:
+        consumer_channel = await amqp.channel()
+        await consumer_channel.set_qos(prefetch_count=settings.prefetch)
+        common = {"sessionmaker": sessionmaker, "origin": origin, "delivery_limit": settings.delivery_limit}
+        if spec.subscriptions.local:
+            await EventConsumer(
+                queue_name=f"{spec.name}.events", subscriptions=spec.subscriptions.local, **common
+            ).start(consumer_channel)
+        if spec.subscriptions.partner:
+            await EventConsumer(
+                queue_name=f"{spec.name}.interprovince",
+                subscriptions=spec.subscriptions.partner,
+                trust=TrustStore.from_file(settings.trust_file),
+                **common,
+            ).start(consumer_channel)
+    log.info("%s for province %s is ready on port %s", spec.name, settings.province, settings.http_port)
+    try:
+        yield
+    finally:
+        relay_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay_task
+        await amqp.close()
+        await redis_client.aclose()
+        await engine.dispose()
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/readyz", summary="Database, broker and Redis reachable")
+    async def readyz(ctx: Context) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            async with ctx.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            await ctx.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"unreachable: {type(exc).__name__}"
+        checks["broker"] = "ok" if not ctx.amqp.is_closed and ctx.amqp.connected.is_set() else "unreachable"
+        ready = all(v == "ok" for v in checks.values())
+        if ready:
+            return JSONResponse({"status": "ready", "checks": checks})
+        body = {
+            "type": "urn:xueji:problem:not-ready",
+            "title": "Not ready",
+            "title_zh": "服务暂不可用",
+            "status": 503,
+            "detail": "; ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok"),
+            "checks": checks,
+        }
+        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with _running(app, spec, settings):
+            yield
+
+    app = FastAPI(
+        title=f"XueJi {spec.title} ({settings.province})",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    install_problem_handlers(app)
+    app.include_router(_health_router())
+    for router in spec.routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+def main(spec: ServiceSpec) -> None:
+    """``python -m services.<name>``: one service process of one province, settings from env."""
+    settings = Settings(service=spec.name)  # type: ignore[call-arg]  # the rest comes from XUEJI_*
+    setup_json_logging(spec.name, settings.province)
+    setup_tracing(spec.name, settings.province, settings.trace_dir, otlp_endpoint=settings.otlp_endpoint)
+    AioPikaInstrumentor().instrument()
+    RedisInstrumentor().instrument()
+    uvicorn.run(
+        create_app(spec, settings), host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
+    )

@@ -1,0 +1,41 @@
+"""Process settings, read from ``XUEJI_*`` environment variables (documented in docs/configuration.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One service process of one province."""
+
+    model_config = SettingsConfigDict(env_prefix="XUEJI_", extra="ignore")
+
+    service: str = Field(description="identity | enrollment | checkin | transfer | certificates")
+    province: str = Field(pattern=r"^\d{2}$", description="GB/T 2260 province code, e.g. 41")
+    database_url: str = Field(description="postgresql+asyncpg://… of this service's own database")
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/xueji_41"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = Field("xueji:41:", description="namespaces this deployment's keys in a shared Redis")
+    identity_url: str = Field("http://127.0.0.1:8101", description="where the JWKS is published")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    partners: list[str] = Field(default_factory=list, description="partner province codes, e.g. [\"37\"]")
+    signing_key_file: Path | None = Field(None, description="Ed25519 PEM that signs inter-province events")
+    signing_key_id: str = "41-k1"
+    trust_file: Path | None = Field(None, description="JSON: key id -> {province, alg, public_key}")
+    jwt_key_file: Path | None = Field(None, description="identity only: Ed25519 PEM that signs JWTs")
+    access_token_minutes: int = 15
+    trace_dir: Path = Path("var/traces")
+    otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    delivery_limit: int = Field(5, ge=1, description="handler attempts before an event is dead-lettered")
+    prefetch: int = Field(32, ge=1, le=1000)
+    relay_batch: int = Field(100, ge=1, le=1000)
+    seed_file: Path | None = Field(None, description="organisation tree and accounts to seed at start")
+
+    @property
+    def sync_database_url(self) -> str:
+        """The same database through psycopg, for Alembic (which runs synchronously)."""
+        return self.database_url.replace("+asyncpg", "+psycopg")
