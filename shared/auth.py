@@ -65,7 +65,14 @@ def _b64url(raw: bytes) -> str:
 
 def public_jwk(key: Ed25519PrivateKey, key_id: str) -> dict[str, str]:
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw), "kid": key_id, "alg": JWT_ALGORITHM, "use": "sig"}
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": _b64url(raw),
+        "kid": key_id,
+        "alg": JWT_ALGORITHM,
+        "use": "sig",
+    }
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,9 @@ class TokenIssuer:
         }
         if principal.student_id:
             claims["student_id"] = principal.student_id
-        return jwt.encode(claims, self.keys[self.current], algorithm=JWT_ALGORITHM, headers={"kid": self.current})
+        return jwt.encode(
+            claims, self.keys[self.current], algorithm=JWT_ALGORITHM, headers={"kid": self.current}
+        )
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [public_jwk(key, kid) for kid, key in self.keys.items()]}
@@ -182,3 +191,16 @@ def require_role(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
         allowed = ", ".join(r.value for r in roles)
         raise forbidden(f"this action needs one of the roles: {allowed}")
+
+
+class StaticJwksVerifier(JwksVerifier):
+    """A verifier for a JWKS document given in configuration rather than fetched (tests, and
+    deployments that pin identity's keys)."""
+
+    def __init__(self, jwks: dict[str, list[dict[str, str]]], province: str) -> None:
+        super().__init__("", province)
+        self._keys = {k["kid"]: jwt.PyJWK(k) for k in jwks["keys"]}
+        self._fetched_at = float("inf")  # never refetch
+
+    async def _key_for(self, kid: str) -> jwt.PyJWK | None:
+        return self._keys.get(kid)

@@ -8,14 +8,23 @@ One definition serves both: a mixin for the table, one upsert, one set of migrat
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, DateTime, Float, Integer, String, func
+from fastapi import APIRouter
+from sqlalchemy import Column, DateTime, Float, Integer, String, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.auth import CurrentPrincipal
+from shared.bus.consumer import Subscriptions
+from shared.bus.unit_of_work import UnitOfWork
+from shared.events import EventEnvelope
 from shared.events.common import StudentSummary
-from shared.jurisdiction import OrgColumns
+from shared.events.enrollment import StudentRegistered, StudentTransferredIn, StudentTransferredOut
+from shared.jurisdiction import OrgColumns, jurisdiction_filter
+from shared.problems import not_found
+from shared.service import Context
 
 
 class StudentViewMixin:
@@ -73,7 +82,9 @@ def student_view_org_columns(model: type[StudentViewMixin]) -> OrgColumns:
     )
 
 
-async def upsert_student_view(session: AsyncSession, model: type[StudentViewMixin], student: StudentSummary) -> None:
+async def upsert_student_view(
+    session: AsyncSession, model: type[StudentViewMixin], student: StudentSummary
+) -> None:
     values = {
         "student_id": student.student_id,
         "student_number": student.student_number,
@@ -97,3 +108,49 @@ async def upsert_student_view(session: AsyncSession, model: type[StudentViewMixi
             index_elements=["student_id"], set_={**values, "updated_at": func.now()}
         )
     )
+
+
+def keep_student_view(subscriptions: Subscriptions, model: type[StudentViewMixin]) -> None:
+    """Subscribe a service to the enrollment events that keep its ``student_view`` current."""
+
+    async def when_student_changed_keep_view(
+        event: StudentRegistered | StudentTransferredIn | StudentTransferredOut,
+        meta: EventEnvelope,
+        uow: UnitOfWork,
+    ) -> None:
+        await upsert_student_view(uow.session, model, event.student)
+
+    for event_type in (StudentRegistered, StudentTransferredIn, StudentTransferredOut):
+        subscriptions.on(event_type)(when_student_changed_keep_view)
+
+
+def student_view_router(model: type[StudentViewMixin], *, tag: str) -> APIRouter:
+    """``GET /api/v1/students/{id}``: the service's read-model view, inside the caller's jurisdiction."""
+    router = APIRouter(prefix="/api/v1", tags=[tag])
+
+    @router.get("/students/{student_id}", summary="A student as this service knows them (read model)")
+    async def get_student_view(student_id: str, principal: CurrentPrincipal, ctx: Context) -> dict[str, Any]:
+        async with ctx.sessionmaker() as session:
+            row = await session.scalar(
+                select(model).where(
+                    model.student_id == student_id,
+                    jurisdiction_filter(principal, student_view_org_columns(model)),
+                )
+            )
+        if row is None:
+            raise not_found(f"student {student_id}")
+        return {
+            "student_id": row.student_id,
+            "student_number": row.student_number,
+            "name": row.name,
+            "id_number_masked": row.id_number_masked,
+            "province_code": row.province_code,
+            "school_code": row.school_code,
+            "school_name": row.school_name,
+            "class_id": row.class_id,
+            "grade": row.grade,
+            "status": row.status,
+            "updated_at": row.updated_at.isoformat(),
+        }
+
+    return router

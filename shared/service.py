@@ -19,6 +19,7 @@ import uvicorn
 from aio_pika.abc import AbstractRobustConnection
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from opentelemetry import trace
 from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
@@ -197,6 +198,21 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def trace_response_header(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # W3C Trace Context's `traceresponse`: a client (or an operator with curl) learns which
+        # trace its request started, to look it up with `make trace ID=…`.
+        response = await call_next(request)
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            response.headers["traceresponse"] = (
+                f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{span_context.trace_flags:02x}"
+            )
+        return response
+
     app.include_router(_health_router())
     for router in spec.routers:
         app.include_router(router)
@@ -212,5 +228,9 @@ def main(spec: ServiceSpec) -> None:
     AioPikaInstrumentor().instrument()
     RedisInstrumentor().instrument()
     uvicorn.run(
-        create_app(spec, settings), host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
+        create_app(spec, settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
     )

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.certificates.api import router
 from services.certificates.handlers import subscriptions
+from services.certificates.models import StudentView
+from shared.readmodels import student_view_router
 from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
     name="certificates",
     title="Certificates",
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[student_view_router(StudentView, tag="graduands")],
     subscriptions=subscriptions,
 )

@@ -1,0 +1,31 @@
+# XueJi — the two commands people need are `make demo` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: setup demo down test test-fast lint trace status
+
+setup:  ## install and start what is missing (servers, virtualenv)
+	@bash deploy/bootstrap.sh
+
+demo: setup  ## both provinces up, the walking skeleton, the stack left running
+	@$(PY) -m deploy.local.demo
+
+down:  ## stop the processes `make demo` started
+	@$(PY) -m deploy.local.stack down
+
+status:
+	@$(PY) -m deploy.local.stack status
+
+test: setup lint  ## the full suite on the real servers
+	@$(PY) -m pytest -q
+
+test-fast: setup  ## unit tests only
+	@$(PY) -m pytest -q -m "not integration and not e2e"
+
+lint:
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/mypy shared services deploy tests
+
+trace:  ## make trace ID=<trace id>: print the span tree of one trace
+	@$(PY) -m shared.tracetree $(ID)

@@ -1,0 +1,84 @@
+"""Where each process of a local deployment lives: ports, databases, virtual hosts, files.
+
+One deployment holds several provinces on one machine: each province its own virtual host,
+its own databases and its own five processes (DESIGN.md "Shape").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("identity", "enrollment", "checkin", "transfer", "certificates")
+PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    name: str  # "demo", or a unique name per test run
+    provinces: tuple[str, ...] = ("41", "37")
+    root: Path = Path("var")
+    ports: dict[str, dict[str, int]] = field(default_factory=dict)  # province -> service -> port
+
+    @property
+    def home(self) -> Path:
+        return self.root / self.name
+
+    @property
+    def trace_dir(self) -> Path:
+        return self.root / "traces" / self.name
+
+    def vhost(self, province: str) -> str:
+        return f"xueji_{self.name}_{province}"
+
+    def database_url(self, province: str, service: str) -> str:
+        return f"{PG_SERVER}/xueji_{self.name}_{province}_{service}"
+
+    def port(self, province: str, service: str) -> int:
+        return self.ports[province][service]
+
+    def base_url(self, province: str, service: str) -> str:
+        return f"http://127.0.0.1:{self.port(province, service)}"
+
+    def keys_dir(self, province: str) -> Path:
+        return self.home / "keys" / province
+
+    def partners(self, province: str) -> list[str]:
+        return [p for p in self.provinces if p != province]
+
+    def endpoints(self) -> dict[str, dict[str, str]]:
+        return {p: {s: self.base_url(p, s) for s in SERVICES} for p in self.provinces}
+
+    def environment(self, province: str, service: str) -> dict[str, str]:
+        """The XUEJI_* variables of one process (docs/configuration.md)."""
+        keys = self.keys_dir(province)
+        env = {
+            "XUEJI_PROVINCE": province,
+            "XUEJI_DATABASE_URL": self.database_url(province, service),
+            "XUEJI_AMQP_URL": f"{AMQP_SERVER}/{self.vhost(province)}",
+            "XUEJI_REDIS_URL": REDIS_URL,
+            "XUEJI_REDIS_PREFIX": f"xueji:{self.name}:{province}:",
+            "XUEJI_IDENTITY_URL": self.base_url(province, "identity"),
+            "XUEJI_HTTP_HOST": "127.0.0.1",
+            "XUEJI_HTTP_PORT": str(self.port(province, service)),
+            "XUEJI_PARTNERS": json.dumps(self.partners(province)),
+            "XUEJI_SIGNING_KEY_FILE": str((keys / "signing.pem").resolve()),
+            "XUEJI_SIGNING_KEY_ID": (keys / "signing.kid").read_text().strip()
+            if (keys / "signing.kid").exists()
+            else f"{province}-k1",
+            "XUEJI_TRUST_FILE": str((keys / "trust.json").resolve()),
+            "XUEJI_TRACE_DIR": str(self.trace_dir.resolve()),
+        }
+        if service == "identity":
+            env["XUEJI_JWT_KEY_FILE"] = str((keys / "jwt.pem").resolve())
+        if service in ("identity", "enrollment"):
+            env["XUEJI_SEED_FILE"] = str((keys / "seed.json").resolve())
+        return env
+
+
+def demo_ports(provinces: tuple[str, ...] = ("41", "37")) -> dict[str, dict[str, int]]:
+    """Fixed, memorable ports for the demo: 41 → 8101–8105, 37 → 8201–8205."""
+    return {p: {s: 8100 + 100 * i + j + 1 for j, s in enumerate(SERVICES)} for i, p in enumerate(provinces)}

@@ -1,0 +1,148 @@
+"""Everything a local deployment needs before its processes start: keys, trust files, seed
+files with passwords, virtual hosts, exchanges and queues, and the inter-province shovels.
+
+Idempotent: running it again keeps existing keys and passwords.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+from cryptography.hazmat.primitives import serialization
+
+from deploy.local.layout import AMQP_SERVER, Deployment
+from deploy.local.shovels import ShovelSpec, apply_shovel, remove_shovel
+from shared.bus.topology import declare_exchanges, declare_partner_queue
+from shared.signing import generate_private_key_file, load_private_key, public_key_b64
+
+SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
+
+
+def _key_id(province: str, pem: Path) -> str:
+    raw = (
+        load_private_key(pem)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    return f"{province}-{hashlib.sha256(raw).hexdigest()[:8]}"
+
+
+def ensure_keys(deployment: Deployment) -> None:
+    for province in deployment.provinces:
+        keys = deployment.keys_dir(province)
+        for name in ("signing.pem", "jwt.pem"):
+            if not (keys / name).exists():
+                generate_private_key_file(keys / name)
+        (keys / "signing.kid").write_text(_key_id(province, keys / "signing.pem"))
+    for province in deployment.provinces:
+        trust: dict[str, dict[str, str]] = {}
+        for partner in deployment.partners(province):
+            pem = deployment.keys_dir(partner) / "signing.pem"
+            trust[_key_id(partner, pem)] = {
+                "province": partner,
+                "alg": "Ed25519",
+                "public_key": public_key_b64(load_private_key(pem)),
+            }
+        (deployment.keys_dir(province) / "trust.json").write_text(json.dumps(trust, indent=1))
+
+
+def ensure_seed_files(deployment: Deployment) -> list[dict[str, str]]:
+    """Seed files with a password on every account; returns the accounts as people need them."""
+    accounts_file = deployment.home / "accounts.json"
+    known: dict[str, str] = {}
+    if accounts_file.exists():
+        known = {a["username"]: a["password"] for a in json.loads(accounts_file.read_text())}
+    listed: list[dict[str, str]] = []
+    for province in deployment.provinces:
+        seed: dict[str, Any] = json.loads((SEED_DIR / f"{province}.json").read_text())
+        for account in seed["accounts"]:
+            account["password"] = known.get(account["username"]) or secrets.token_urlsafe(12)
+            listed.append(
+                {
+                    "province": province,
+                    "role": account["role"],
+                    "organisation": account["org"],
+                    "username": account["username"],
+                    "password": account["password"],
+                    "display_name": account.get("display_name", ""),
+                }
+            )
+        path = deployment.keys_dir(province) / "seed.json"
+        path.write_text(json.dumps(seed, ensure_ascii=False, indent=1))
+        path.chmod(0o600)
+    accounts_file.write_text(json.dumps(listed, ensure_ascii=False, indent=1))
+    accounts_file.chmod(0o600)
+    return listed
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def ensure_vhosts(deployment: Deployment) -> None:
+    for province in deployment.provinces:
+        _rabbitmqctl("add_vhost", deployment.vhost(province))
+        _rabbitmqctl("set_permissions", "-p", deployment.vhost(province), "guest", ".*", ".*", ".*")
+
+
+async def declare_topologies(deployment: Deployment) -> None:
+    """Exchanges and partner queues exist before any shovel points at them (a shovel whose
+    destination exchange is missing wedges: SERVICES.md)."""
+    for province in deployment.provinces:
+        connection = await aio_pika.connect(f"{AMQP_SERVER}/{deployment.vhost(province)}")
+        async with connection:
+            channel = await connection.channel()
+            await declare_exchanges(channel)
+            for partner in deployment.partners(province):
+                await declare_partner_queue(channel, partner)
+
+
+def ensure_shovels(deployment: Deployment) -> None:
+    for province in deployment.provinces:
+        for partner in deployment.partners(province):
+            apply_shovel(
+                ShovelSpec(
+                    source_vhost=deployment.vhost(province),
+                    partner=partner,
+                    destination_uri=f"amqp:///{deployment.vhost(partner)}",
+                )
+            )
+
+
+def provision(deployment: Deployment) -> list[dict[str, str]]:
+    deployment.home.mkdir(parents=True, exist_ok=True)
+    ensure_keys(deployment)
+    accounts = ensure_seed_files(deployment)
+    ensure_vhosts(deployment)
+    asyncio.run(declare_topologies(deployment))
+    ensure_shovels(deployment)
+    return accounts
+
+
+def deprovision(deployment: Deployment, *, drop_databases: bool) -> None:
+    """Remove the shovels, then the virtual hosts (a running shovel would re-create a deleted
+    source queue as a classic queue), then — when asked — the databases and files."""
+    from deploy.local.layout import SERVICES
+    from shared.db import drop_database
+
+    for province in deployment.provinces:
+        for partner in deployment.partners(province):
+            remove_shovel(deployment.vhost(province), partner)
+    for province in deployment.provinces:
+        subprocess.run(
+            ["rabbitmqctl", "-q", "delete_vhost", deployment.vhost(province)], capture_output=True, timeout=60
+        )
+    if drop_databases:
+        for province in deployment.provinces:
+            for service in SERVICES:
+                drop_database(deployment.database_url(province, service))
+        shutil.rmtree(deployment.home, ignore_errors=True)
+        shutil.rmtree(deployment.trace_dir, ignore_errors=True)

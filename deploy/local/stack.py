@@ -1,0 +1,148 @@
+"""Start and stop a local deployment: every province's five service processes on this machine.
+
+python -m deploy.local.stack up      # provision, start what is not running, wait until ready
+python -m deploy.local.stack down    # stop what ``up`` started
+python -m deploy.local.stack status
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from deploy.local.layout import SERVICES, Deployment, demo_ports
+from deploy.local.provision import provision
+
+READY_TIMEOUT_SECONDS = 120
+
+
+def _pid_file(deployment: Deployment, province: str, service: str) -> Path:
+    return deployment.home / "run" / f"{service}-{province}.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_pid(deployment: Deployment, province: str, service: str) -> int | None:
+    path = _pid_file(deployment, province, service)
+    if not path.exists():
+        return None
+    pid = int(path.read_text())
+    return pid if _alive(pid) else None
+
+
+def start_process(
+    deployment: Deployment, province: str, service: str, extra_env: dict[str, str] | None = None
+) -> int:
+    log_dir = deployment.home / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    _pid_file(deployment, province, service).parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **deployment.environment(province, service), **(extra_env or {})}
+    with (log_dir / f"{service}-{province}.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # outlives `make demo`; `make down` stops it
+        )
+    _pid_file(deployment, province, service).write_text(str(process.pid))
+    return process.pid
+
+
+def wait_ready(deployment: Deployment, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    pending = {(p, s) for p in deployment.provinces for s in SERVICES}
+    while pending:
+        for province, service in sorted(pending):
+            if running_pid(deployment, province, service) is None:
+                log = deployment.home / "log" / f"{service}-{province}.log"
+                tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                raise RuntimeError(f"{service}-{province} exited during start; log tail:\n{tail}")
+            try:
+                response = httpx.get(f"{deployment.base_url(province, service)}/readyz", timeout=2)
+                if response.status_code == 200:
+                    pending.discard((province, service))
+            except httpx.HTTPError:
+                pass
+        if pending and time.monotonic() > deadline:
+            raise TimeoutError(f"not ready after {timeout:.0f} s: {sorted(pending)}")
+        if pending:
+            time.sleep(0.5)
+
+
+def up(deployment: Deployment) -> list[dict[str, str]]:
+    accounts = provision(deployment)
+    for province in deployment.provinces:
+        for service in SERVICES:
+            if running_pid(deployment, province, service) is None:
+                start_process(deployment, province, service)
+    wait_ready(deployment)
+    (deployment.home / "endpoints.json").write_text(json.dumps(deployment.endpoints(), indent=1))
+    return accounts
+
+
+def stop_process(deployment: Deployment, province: str, service: str, *, sig: int = signal.SIGTERM) -> None:
+    pid = running_pid(deployment, province, service)
+    if pid is not None:
+        os.killpg(pid, sig)
+        deadline = time.monotonic() + 15
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+    _pid_file(deployment, province, service).unlink(missing_ok=True)
+
+
+def down(deployment: Deployment) -> None:
+    for province in deployment.provinces:
+        for service in SERVICES:
+            stop_process(deployment, province, service)
+
+
+def status(deployment: Deployment) -> dict[str, dict[str, str]]:
+    return {
+        p: {s: ("running" if running_pid(deployment, p, s) else "stopped") for s in SERVICES}
+        for p in deployment.provinces
+    }
+
+
+def demo_deployment() -> Deployment:
+    return Deployment(name="demo", ports=demo_ports())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", choices=["up", "down", "status"])
+    args = parser.parse_args()
+    deployment = demo_deployment()
+    if args.command == "up":
+        up(deployment)
+        print(json.dumps(status(deployment)))
+    elif args.command == "down":
+        down(deployment)
+        print("stopped")
+    else:
+        print(json.dumps(status(deployment), indent=1))
+
+
+if __name__ == "__main__":
+    main()
