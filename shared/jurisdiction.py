@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import QueryableAttribute
 
 from shared.auth import Principal, Role
 
@@ -16,12 +17,12 @@ from shared.auth import Principal, Role
 class OrgColumns:
     """Where a table keeps the lineage of each row. Missing levels can never match."""
 
-    province: InstrumentedAttribute[str]
-    city: InstrumentedAttribute[str]
-    county: InstrumentedAttribute[str]
-    school: InstrumentedAttribute[str]
-    counselor: InstrumentedAttribute[str | None] | None = None
-    student: InstrumentedAttribute[str] | None = None
+    province: QueryableAttribute[Any]
+    city: QueryableAttribute[Any]
+    county: QueryableAttribute[Any]
+    school: QueryableAttribute[Any]
+    counselor: QueryableAttribute[Any] | None = None
+    student: QueryableAttribute[Any] | None = None
 
 
 def jurisdiction_level(principal: Principal) -> str:
@@ -51,12 +52,14 @@ def may_see(principal: Principal, lineage: Mapping[str, str | None]) -> bool:
 def jurisdiction_filter(principal: Principal, columns: OrgColumns) -> ColumnElement[bool]:
     level = jurisdiction_level(principal)
     if level == "counselor":
-        return columns.counselor == principal.account_id if columns.counselor is not None else false()
+        counselor: QueryableAttribute[Any] | None = columns.counselor
+        return false() if counselor is None else counselor == principal.account_id
     if level == "student":
-        if columns.student is None or principal.student_id is None:
+        student: QueryableAttribute[Any] | None = columns.student
+        if student is None or principal.student_id is None:
             return false()
-        return columns.student == principal.student_id
-    column: InstrumentedAttribute[str] = getattr(columns, level)
+        return student == principal.student_id
+    column: QueryableAttribute[Any] = getattr(columns, level)
     return column == principal.org
 
 

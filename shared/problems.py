@@ -106,7 +106,9 @@ def field_problem(field: str, reason: str, reason_zh: str, *, status: int = 422)
 
 
 def not_found(what: str) -> Problem:
-    return Problem(404, "Not found", slug="not-found", detail=f"{what} does not exist or is outside your jurisdiction")
+    return Problem(
+        404, "Not found", slug="not-found", detail=f"{what} does not exist or is outside your jurisdiction"
+    )
 
 
 def forbidden(detail: str) -> Problem:
@@ -118,12 +120,17 @@ def conflict(detail: str, *, slug: str = "conflict") -> Problem:
 
 
 def unauthorized(detail: str) -> Problem:
-    return Problem(401, "Unauthorized", slug="unauthorized", detail=detail, headers={"WWW-Authenticate": "Bearer"})
+    return Problem(
+        401, "Unauthorized", slug="unauthorized", detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 def _render(request: Request, problem: Problem) -> JSONResponse:
     return JSONResponse(
-        problem.body(request.url.path), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+        problem.body(request.url.path),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
     )
 
 
@@ -143,12 +150,24 @@ def install_problem_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         detail = "; ".join(f"{i.field}: {i.reason}" for i in issues)
-        return _render(request, Problem(422, "Validation failed", slug="validation", detail=detail, errors=issues))
+        return _render(
+            request, Problem(422, "Validation failed", slug="validation", detail=detail, errors=issues)
+        )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}.get(exc.status_code, "Error")
-        return _render(request, Problem(exc.status_code, title, detail=str(exc.detail), headers=exc.headers))
+        title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}.get(
+            exc.status_code, "Error"
+        )
+        return _render(
+            request,
+            Problem(
+                exc.status_code,
+                title,
+                detail=str(exc.detail),
+                headers=dict(exc.headers) if exc.headers else None,
+            ),
+        )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)

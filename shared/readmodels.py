@@ -50,7 +50,7 @@ class StudentViewMixin:
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-def student_view_columns() -> list[Column[object]]:
+def student_view_columns() -> list[Column[Any]]:
     """The same columns for the services' Alembic migrations."""
     return [
         Column("student_id", String(40), primary_key=True),
@@ -74,11 +74,11 @@ def student_view_columns() -> list[Column[object]]:
 
 def student_view_org_columns(model: type[StudentViewMixin]) -> OrgColumns:
     return OrgColumns(
-        province=model.province_code,  # type: ignore[arg-type]
-        city=model.city_code,  # type: ignore[arg-type]
-        county=model.county_code,  # type: ignore[arg-type]
-        school=model.school_code,  # type: ignore[arg-type]
-        student=model.student_id,  # type: ignore[arg-type]
+        province=model.province_code,
+        city=model.city_code,
+        county=model.county_code,
+        school=model.school_code,
+        student=model.student_id,
     )
 
 

@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import JwksVerifier
-from shared.bus.consumer import EventConsumer, Subscriptions
+from shared.bus.consumer import EventConsumer, Subscription, Subscriptions
 from shared.bus.relay import OutboxRelay
 from shared.bus.topology import declare_exchanges, declare_partner_queue
 from shared.bus.unit_of_work import EventOrigin, UnitOfWork
@@ -118,18 +118,23 @@ async def _running(app: FastAPI, spec: ServiceSpec, settings: Settings) -> Async
     if spec.subscriptions is not None:
         consumer_channel = await amqp.channel()
         await consumer_channel.set_qos(prefetch_count=settings.prefetch)
-        common = {"sessionmaker": sessionmaker, "origin": origin, "delivery_limit": settings.delivery_limit}
-        if spec.subscriptions.local:
-            await EventConsumer(
-                queue_name=f"{spec.name}.events", subscriptions=spec.subscriptions.local, **common
-            ).start(consumer_channel)
+        queues: list[tuple[str, dict[str, Subscription], TrustStore | None]] = [
+            (f"{spec.name}.events", spec.subscriptions.local, None)
+        ]
         if spec.subscriptions.partner:
-            await EventConsumer(
-                queue_name=f"{spec.name}.interprovince",
-                subscriptions=spec.subscriptions.partner,
-                trust=TrustStore.from_file(settings.trust_file),
-                **common,
-            ).start(consumer_channel)
+            trust = TrustStore.from_file(settings.trust_file)
+            queues.append((f"{spec.name}.interprovince", spec.subscriptions.partner, trust))
+        for queue_name, handlers, trust_store in queues:
+            if handlers:
+                consumer = EventConsumer(
+                    queue_name=queue_name,
+                    subscriptions=handlers,
+                    sessionmaker=sessionmaker,
+                    origin=origin,
+                    delivery_limit=settings.delivery_limit,
+                    trust=trust_store,
+                )
+                await consumer.start(consumer_channel)
     log.info("%s for province %s is ready on port %s", spec.name, settings.province, settings.http_port)
     try:
         yield
@@ -222,7 +227,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
 
 def main(spec: ServiceSpec) -> None:
     """``python -m services.<name>``: one service process of one province, settings from env."""
-    settings = Settings(service=spec.name)  # type: ignore[call-arg]  # the rest comes from XUEJI_*
+    settings = Settings(service=spec.name)  # the rest comes from XUEJI_* variables
     setup_json_logging(spec.name, settings.province)
     setup_tracing(spec.name, settings.province, settings.trace_dir, otlp_endpoint=settings.otlp_endpoint)
     AioPikaInstrumentor().instrument()

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     identity_url: str = Field("http://127.0.0.1:8101", description="where the JWKS is published")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
-    partners: list[str] = Field(default_factory=list, description="partner province codes, e.g. [\"37\"]")
+    partners: list[str] = Field(default_factory=list, description='partner province codes, e.g. ["37"]')
     signing_key_file: Path | None = Field(None, description="Ed25519 PEM that signs inter-province events")
     signing_key_id: str = "41-k1"
     trust_file: Path | None = Field(None, description="JSON: key id -> {province, alg, public_key}")

@@ -119,9 +119,8 @@ def main() -> None:
     if not spans:
         raise SystemExit(f"no spans of trace {args.trace_id} under {args.dir}")
     services = sorted({f"{s.service}@{s.province}" for s in spans})
-    print(
-        f"trace {args.trace_id}: {len(spans)} spans, {len(roots(spans))} root(s), services: {', '.join(services)}"
-    )
+    print(f"trace {args.trace_id}: {len(spans)} spans, {len(roots(spans))} root(s)")
+    print(f"services: {', '.join(services)}")
     print(render(spans))
 
 

@@ -30,7 +30,7 @@ Done. The stack is still running (`make down` stops it).
   The transfer request's trace:   make trace ID={report["transfer_trace_id"]}
   The final approval's trace:     make trace ID={report["final_approval_trace_id"]}
 
-  API docs: {endpoints["41"]["transfer"]}/docs  ·  {endpoints["37"]["enrollment"]}/docs  (every service has /docs)
+  API docs: {endpoints["41"]["transfer"]}/docs  ·  {endpoints["37"]["enrollment"]}/docs  (each service)
   Health:   {endpoints["41"]["identity"]}/readyz  ·  metrics at /metrics
   Files:    {deployment.home}/endpoints.json  accounts.json  report.json   logs: {deployment.home}/log/
 """

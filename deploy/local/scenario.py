@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 import httpx
@@ -38,7 +39,7 @@ def trace_id_of(response: httpx.Response) -> str:
     parts = header.split("-")
     if len(parts) != 4:
         raise ScenarioFailed(f"no traceresponse header on {response.request.url}")
-    return parts[1]
+    return str(parts[1])
 
 
 @dataclass
@@ -112,6 +113,16 @@ class Scenario:
         )
         return response.json() if response.status_code == 200 else None
 
+    def in_queue(self, province: str, role: str, transfer_id: str) -> bool:
+        queue = self.get_json(province, "transfer", "/api/v1/transfers/queue", role) or {}
+        return any(item.get("id") == transfer_id for item in queue.get("items", []))
+
+    def view_with_status(
+        self, province: str, service: str, student_id: str, status: str
+    ) -> dict[str, Any] | None:
+        view = self.get_json(province, service, f"/api/v1/students/{student_id}", "school_registrar")
+        return view if view is not None and view.get("status") == status else None
+
     def case(self, province: str, transfer_id: str, role: str) -> dict[str, Any] | None:
         return self.get_json(province, "transfer", f"/api/v1/transfers/{transfer_id}", role)
 
@@ -154,16 +165,12 @@ class Scenario:
         ).json()
         student_id = registered.get("id") or registered["student_id"]
         student_number = registered["student_number"]
-        self.log(
-            f"   student {student_id}, number {registered['student_number'][:3]}…, ID {registered.get('id_number_masked')}"
-        )
+        self.log(f"   student {student_id}, ID {registered.get('id_number_masked')}")
 
         for service in ("checkin", "certificates"):
             self.wait_for(
                 f"{service}@{origin} read model of the student",
-                lambda s=service: self.get_json(
-                    origin, s, f"/api/v1/students/{student_id}", "school_registrar"
-                ),
+                partial(self.get_json, origin, service, f"/api/v1/students/{student_id}", "school_registrar"),
             )
         self.log(f"   checkin and certificates of {origin} keep the student")
 
@@ -206,12 +213,7 @@ class Scenario:
             if province == origin:
                 self.wait_for(
                     f"the case in {origin} waiting for {role}",
-                    lambda r=role: any(
-                        c.get("id") == transfer_id
-                        for c in (self.get_json(origin, "transfer", "/api/v1/transfers/queue", r) or {}).get(
-                            "items", []
-                        )
-                    ),
+                    partial(self.in_queue, origin, role, transfer_id),
                 )
             response = self.call(
                 "POST",
@@ -238,8 +240,8 @@ class Scenario:
 
         in_destination = self.wait_for(
             f"the record in {destination}",
-            lambda: self.get_json(
-                destination, "enrollment", f"/api/v1/students/{student_id}", "school_registrar"
+            partial(
+                self.get_json, destination, "enrollment", f"/api/v1/students/{student_id}", "school_registrar"
             ),
         )
         in_origin = (
@@ -251,12 +253,7 @@ class Scenario:
             for service in ("checkin", "certificates"):
                 view = self.wait_for(
                     f"{service}@{province} read model showing {expected}",
-                    lambda p=province, s=service, e=expected: (
-                        v
-                        if (v := self.get_json(p, s, f"/api/v1/students/{student_id}", "school_registrar"))
-                        and v.get("status") == e
-                        else None
-                    ),
+                    partial(self.view_with_status, province, service, student_id, expected),
                 )
                 read_models[province][service] = view["status"]
 

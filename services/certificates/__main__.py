@@ -1,4 +1,4 @@
-from shared.service import main
 from services.certificates.app import SPEC
+from shared.service import main
 
 main(SPEC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aio_pika
 import httpx
@@ -99,6 +100,10 @@ async def _publish_and_read_dlq(
         return reasons
 
 
+def _message(body: bytes, event_type: str, headers: dict[str, str]) -> aio_pika.Message:
+    return aio_pika.Message(body, type=event_type, headers=dict[str, Any](headers))
+
+
 def _case_opened(transfer_id: str) -> CaseOpened:
     return CaseOpened.model_validate(
         {
@@ -125,9 +130,9 @@ def test_forged_interprovince_events__dead_lettered_with_reason(provinces: Runni
     impostor = Signer("41", real_kid, Ed25519PrivateKey.generate())  # claims 41's key id, wrong key
     unknown = Signer("41", "41-unknown", Ed25519PrivateKey.generate())
     messages = [
-        aio_pika.Message(body, type=payload.event_type),
-        aio_pika.Message(body, type=payload.event_type, headers=unknown.headers_for("37", body)),
-        aio_pika.Message(body, type=payload.event_type, headers=impostor.headers_for("37", body)),
+        _message(body, payload.event_type, {}),
+        _message(body, payload.event_type, unknown.headers_for("37", body)),
+        _message(body, payload.event_type, impostor.headers_for("37", body)),
     ]
     reasons = asyncio.run(
         _publish_and_read_dlq(provinces.deployment.vhost("37"), messages, f"37.{payload.event_type}")
@@ -158,7 +163,7 @@ def test_forged_interprovince_events__border_keeps_working(provinces: RunningPro
     body = EventEnvelope.wrap(payload, source="transfer", province="41").to_bytes()
     keys = provinces.deployment.keys_dir("41")
     genuine = Signer("41", (keys / "signing.kid").read_text().strip(), load_private_key(keys / "signing.pem"))
-    message = aio_pika.Message(body, type=payload.event_type, headers=genuine.headers_for("37", body))
+    message = _message(body, payload.event_type, genuine.headers_for("37", body))
     reasons = asyncio.run(
         _publish_and_read_dlq(
             provinces.deployment.vhost("37"), [message], f"37.{payload.event_type}", expect=0
