@@ -39,6 +39,8 @@ ATTR_FROM_PROVINCE = "xueji.event.from_province"
 ATTR_STUDENT_ID = "xueji.student.id"
 ATTR_TRANSFER_ID = "xueji.transfer.id"
 ATTR_TRANSFER_STEP = "xueji.transfer.step"
+ATTR_ACCOUNT_ID = "xueji.account.id"
+ATTR_SIGN_IN_OUTCOME = "xueji.auth.sign_in_outcome"
 
 
 

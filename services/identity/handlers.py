@@ -1,0 +1,88 @@
+"""Enrollment's student events open and close students' accounts (idempotent by student id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from opentelemetry import trace
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid6 import uuid7
+
+from services.identity.domain.account_state import (
+    AccountState,
+    StudentAccountAction,
+    StudentEnrolled,
+    StudentLeft,
+    transition,
+)
+from services.identity.models import Account
+from shared.auth import Role
+from shared.bus.consumer import Subscriptions
+from shared.bus.unit_of_work import UnitOfWork
+from shared.events import EventEnvelope
+from shared.events.common import StudentSummary
+from shared.events.enrollment import StudentRegistered, StudentTransferredIn, StudentTransferredOut
+from shared.telemetry import ATTR_STUDENT_ID
+
+subscriptions = Subscriptions()
+
+
+@subscriptions.on(StudentRegistered)
+async def when_student_registered_open_account(
+    event: StudentRegistered, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    await _apply(uow.session, event.student, StudentEnrolled(), meta.occurred_at)
+
+
+@subscriptions.on(StudentTransferredIn)
+async def when_student_transferred_in_open_account(
+    event: StudentTransferredIn, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    await _apply(uow.session, event.student, StudentEnrolled(), meta.occurred_at)
+
+
+@subscriptions.on(StudentTransferredOut)
+async def when_student_transferred_out_close_account(
+    event: StudentTransferredOut, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    await _apply(uow.session, event.student, StudentLeft(), meta.occurred_at)
+
+
+async def _apply(
+    session: AsyncSession, student: StudentSummary, action: StudentAccountAction, occurred_at: datetime
+) -> None:
+    trace.get_current_span().set_attribute(ATTR_STUDENT_ID, student.student_id)
+    account = await session.scalar(
+        select(Account).where(Account.student_id == student.student_id).with_for_update()
+    )
+    before: AccountState | None = None
+    if account is None:
+        # A concurrent first event for the same student loses on the unique student_id and is
+        # retried by the consumer, then finds this row.
+        account = Account(id=uuid7(), role=Role.STUDENT.value, student_id=student.student_id)
+        session.add(account)
+    elif account.student_event_at is not None and occurred_at < account.student_event_at:
+        return  # a late redelivery of an older event: the newer one already decided the status
+    else:
+        before = AccountState(account.status)
+    after = transition(before, action)
+    if before is None or isinstance(action, StudentEnrolled):
+        _describe(account, student)
+    if after is AccountState.NOT_ACTIVATED:
+        account.password_hash = None  # activation (issue 4) sets the password afresh
+    account.status = after.value
+    account.student_event_at = occurred_at
+    await session.flush()
+
+
+def _describe(account: Account, student: StudentSummary) -> None:
+    """The student's name, number and school as enrollment now states them."""
+    account.username = student.student_number
+    account.display_name = student.name
+    account.org_code = student.lineage.school
+    account.province = student.lineage.province
+    account.province_code = student.lineage.province
+    account.city_code = student.lineage.city
+    account.county_code = student.lineage.county
+    account.school_code = student.lineage.school

@@ -1,0 +1,117 @@
+"""One identity process of province 41, in-process, on a temporary database and vhost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aio_pika
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+
+from services.identity.api import TOKEN_ISSUER
+from services.identity.app import SPEC
+from shared.auth import Principal, TokenIssuer
+from shared.events import EventEnvelope, EventPayload
+from shared.service import ServiceContext, create_app
+from shared.settings import Settings
+from shared.testing import temporary_database, temporary_vhost, unique_name
+
+REGISTRAR = {
+    "username": "41-registrar-4141010001",
+    "role": "school_registrar",
+    "org": "4141010001",
+    "display_name": "郑州市信息技术中等职业学校学籍管理员",
+    "password": "registrar-pw-" + unique_name(),
+}
+COUNTY = {
+    "username": "41-county-410102",
+    "role": "county",
+    "org": "410102",
+    "display_name": "中原区教育局",
+    "password": "county-pw-" + unique_name(),
+}
+
+T = TypeVar("T")
+
+
+@dataclass
+class RunningIdentity:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: Settings
+    amqp_url: str
+
+    @property
+    def ctx(self) -> ServiceContext:
+        ctx: ServiceContext = self.app.state.ctx
+        return ctx
+
+    def mint(self, principal: Principal) -> dict[str, str]:
+        """A bearer header for any principal, signed by this identity (students cannot sign in
+        before activation, and other schools' staff are not seeded here)."""
+        issuer: TokenIssuer = self.ctx.extras[TOKEN_ISSUER]
+        return {"Authorization": f"Bearer {issuer.issue(principal)}"}
+
+    async def sign_in(self, username: str, password: str) -> httpx.Response:
+        return await self.client.post("/api/v1/auth/token", data={"username": username, "password": password})
+
+    async def publish(self, payload: EventPayload, envelope: EventEnvelope | None = None) -> EventEnvelope:
+        """Put an event on the province's exchange as enrollment's relay would."""
+        env = envelope or EventEnvelope.wrap(payload, source="enrollment", province=self.settings.province)
+        connection = await aio_pika.connect(self.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            exchange = await channel.get_exchange("xueji.events")
+            await exchange.publish(
+                aio_pika.Message(
+                    body=env.to_bytes(),
+                    message_id=str(env.id),
+                    type=env.type,
+                    content_type="application/json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=env.type,
+            )
+        return env
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 10.0) -> T:
+    """Poll until ``probe`` returns something (consumers apply events asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        found = await probe()
+        if found is not None:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"nothing after {within} s")
+        await asyncio.sleep(0.1)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def identity(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningIdentity]:
+    home: Path = tmp_path_factory.mktemp("identity")
+    seed: dict[str, Any] = {"province": {"code": "41"}, "accounts": [REGISTRAR, COUNTY]}
+    (home / "seed.json").write_text(json.dumps(seed, ensure_ascii=False), encoding="utf-8")
+    with temporary_database() as database_url, temporary_vhost() as amqp_url:
+        settings = Settings(
+            service="identity",
+            province="41",
+            database_url=database_url,
+            amqp_url=amqp_url,
+            seed_file=home / "seed.json",
+            jwt_key_file=home / "keys" / "jwt.pem",
+            identity_url="http://identity.invalid",  # identity checks its own tokens without HTTP
+            trace_dir=home / "traces",
+        )
+        app = create_app(SPEC, settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://identity") as client:
+                yield RunningIdentity(app, client, settings, amqp_url)
