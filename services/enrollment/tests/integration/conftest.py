@@ -1,0 +1,226 @@
+"""Enrollment of two provinces, 37 and 41, each running in-process against its own temporary
+database and virtual host on the real servers. The apps trust a test token issuer, and each
+trusts the other's signing key, so the tests can play identity, the transfer service and the
+partner province."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from random import Random
+from typing import Any, TypeVar
+
+import aio_pika
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+
+from services.enrollment.app import SPEC
+from shared.auth import Principal, Role, StaticJwksVerifier, TokenIssuer
+from shared.bus.tables import InboxMessage, OutboxMessage
+from shared.bus.topology import EVENTS_EXCHANGE, INTERPROVINCE_IN, interprovince_routing_key
+from shared.events import EventEnvelope, EventPayload
+from shared.idnumber import make_resident_id
+from shared.service import ServiceContext, create_app
+from shared.settings import Settings
+from shared.signing import Signer, generate_private_key_file, public_key_b64
+from shared.testing import temporary_database, temporary_vhost, unique_name
+
+REPO = Path(__file__).resolve().parents[4]
+SCHOOL = {"37": "4137010001", "41": "4141010001"}
+COUNTY = {"37": "370102", "41": "410102"}
+CITY = {"37": "3701", "41": "4101"}
+PARTNER = {"37": "41", "41": "37"}
+T = TypeVar("T")
+
+
+@dataclass
+class Province:
+    """One province's enrollment service, and what a test needs to talk to it."""
+
+    code: str
+    app: Any
+    client: httpx.AsyncClient
+    amqp_url: str
+    issuer: TokenIssuer
+    partner_key: Ed25519PrivateKey  # the partner province's signing key, which this one trusts
+    rng: Random = field(default_factory=Random)
+
+    @property
+    def ctx(self) -> ServiceContext:
+        ctx: ServiceContext = self.app.state.ctx
+        return ctx
+
+    def token(self, role: Role, org: str | None = None, *, student_id: str | None = None) -> str:
+        org = org or {
+            Role.PROVINCE: self.code,
+            Role.CITY: CITY[self.code],
+            Role.COUNTY: COUNTY[self.code],
+        }.get(role, SCHOOL[self.code])
+        principal = Principal(
+            account_id=unique_name("acct"),
+            username=f"{self.code}-{role.value}",
+            role=role,
+            org=org,
+            province=self.code,
+            student_id=student_id,
+        )
+        return self.issuer.issue(principal)
+
+    def auth(self, role: Role, org: str | None = None, *, student_id: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, org, student_id=student_id)}"}
+
+    def new_id_number(self) -> str:
+        birth = date(self.rng.randint(2005, 2011), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        return make_resident_id(COUNTY[self.code], birth, self.rng.randint(0, 999))
+
+    async def register(self, name: str = "李䶮", **overrides: Any) -> dict[str, Any]:
+        body = {"name": name, "id_type": "resident_id", "id_number": self.new_id_number()}
+        body["class_id"] = f"class-{SCHOOL[self.code]}-2024-1"
+        body.update(overrides)
+        response = await self.client.post(
+            "/api/v1/students", json=body, headers=self.auth(Role.SCHOOL_REGISTRAR)
+        )
+        assert response.status_code == 201, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def publish_local(self, payload: EventPayload, *, correlation_id: Any = None) -> EventEnvelope:
+        """As another service of this province would: to ``xueji.events``, unsigned."""
+        envelope = EventEnvelope.wrap(
+            payload, source="transfer", province=self.code, correlation_id=correlation_id
+        )
+        await self.publish_raw(EVENTS_EXCHANGE, envelope.type, envelope.to_bytes(), {})
+        return envelope
+
+    async def publish_from_partner(self, payload: EventPayload) -> EventEnvelope:
+        """As the partner province's shovel would deliver it: signed, to ``xueji.interprovince.in``."""
+        partner = PARTNER[self.code]
+        envelope = EventEnvelope.wrap(payload, source="transfer", province=partner)
+        body = envelope.to_bytes()
+        headers = Signer(partner, f"{partner}-k1", self.partner_key).headers_for(self.code, body)
+        await self.publish_raw(
+            INTERPROVINCE_IN, interprovince_routing_key(self.code, envelope.type), body, headers
+        )
+        return envelope
+
+    async def publish_raw(
+        self, exchange: str, routing_key: str, body: bytes, headers: dict[str, Any]
+    ) -> None:
+        connection = await aio_pika.connect(self.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            target = await channel.get_exchange(exchange)
+            await target.publish(
+                aio_pika.Message(body, headers=headers, type=routing_key.split(".", 1)[-1]),
+                routing_key=routing_key,
+            )
+
+    async def outbox(self, event_type: str) -> list[OutboxMessage]:
+        async with self.ctx.sessionmaker() as session:
+            rows = await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.event_type == event_type)
+                .order_by(OutboxMessage.created_at, OutboxMessage.id)
+            )
+            return list(rows)
+
+    async def applied(self, envelope: EventEnvelope) -> None:
+        """Wait until a consumer has applied (or skipped as a duplicate) this event."""
+
+        async def probe() -> bool:
+            async with self.ctx.sessionmaker() as session:
+                found = await session.scalar(
+                    select(InboxMessage.event_id).where(InboxMessage.event_id == envelope.id)
+                )
+                return found is not None
+
+        await eventually(probe)
+
+    async def outbox_about(self, event_type: str, subject: str) -> list[OutboxMessage]:
+        return [row for row in await self.outbox(event_type) if envelope_of(row).subject == subject]
+
+
+def envelope_of(row: OutboxMessage) -> EventEnvelope:
+    return EventEnvelope.from_bytes(row.body)
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 20.0) -> T:
+    """The probe's first truthy answer; the bus is asynchronous."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within} s; last answer {result!r}")
+        await asyncio.sleep(0.1)
+
+
+async def _province(
+    code: str, keys_dir: Path, signing_keys: dict[str, Ed25519PrivateKey]
+) -> AsyncIterator[Province]:
+    partner = PARTNER[code]
+    seed = keys_dir / f"seed-{code}.json"
+    seed.write_text((REPO / "deploy" / "seed" / f"{code}.json").read_text(encoding="utf-8"), encoding="utf-8")
+    trust = keys_dir / f"trust-{code}.json"
+    trust.write_text(
+        json.dumps(
+            {
+                f"{partner}-k1": {
+                    "province": partner,
+                    "alg": "Ed25519",
+                    "public_key": public_key_b64(signing_keys[partner]),
+                }
+            }
+        )
+    )
+    jwt_key = Ed25519PrivateKey.generate()
+    issuer = TokenIssuer(province=code, keys={f"{code}-jwt-test": jwt_key}, current=f"{code}-jwt-test")
+    with temporary_database() as database_url, temporary_vhost() as amqp_url:
+        settings = Settings(
+            service="enrollment",
+            province=code,
+            database_url=database_url,
+            amqp_url=amqp_url,
+            redis_prefix=f"{unique_name()}:",
+            partners=[partner],
+            signing_key_file=keys_dir / f"signing-{code}.pem",
+            signing_key_id=f"{code}-k1",
+            trust_file=trust,
+            seed_file=seed,
+            trace_dir=keys_dir / "traces",
+            delivery_limit=2,
+        )
+        app = create_app(SPEC, settings)
+        async with app.router.lifespan_context(app):
+            app.state.jwt_verifier = StaticJwksVerifier(issuer.jwks(), code)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url=f"http://enrollment-{code}") as client:
+                yield Province(code, app, client, amqp_url, issuer, signing_keys[partner])
+
+
+@pytest.fixture(scope="session")
+def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Ed25519PrivateKey]]:
+    keys_dir = tmp_path_factory.mktemp("enrollment-keys")
+    return keys_dir, {
+        code: generate_private_key_file(keys_dir / f"signing-{code}.pem") for code in ("37", "41")
+    }
+
+
+@pytest.fixture(scope="session")
+async def p37(signing_keys: tuple[Path, dict[str, Ed25519PrivateKey]]) -> AsyncIterator[Province]:
+    async for province in _province("37", *signing_keys):
+        yield province
+
+
+@pytest.fixture(scope="session")
+async def p41(signing_keys: tuple[Path, dict[str, Ed25519PrivateKey]]) -> AsyncIterator[Province]:
+    async for province in _province("41", *signing_keys):
+        yield province

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.enrollment.domain.org_tree import InvalidOrgTree, OrgSeed, QualificationRow, flatten
+
+SEEDS = Path(__file__).resolve().parents[4] / "deploy" / "seed"
+
+
+def _tree(**school: Any) -> dict[str, Any]:
+    base = {
+        "code": "4141010001",
+        "name": "学校",
+        "type": "secondary_vocational",
+        "majors": [{"code": "710201", "name": "计算机应用"}],
+        "classes": [{"id": "c1", "name": "1班", "grade": 2024, "major_code": "710201"}],
+    }
+    base.update(school)
+    return {
+        "province": {"code": "41", "name": "河南省"},
+        "cities": [
+            {
+                "code": "4101",
+                "name": "郑州市",
+                "counties": [{"code": "410102", "name": "中原区", "schools": [base]}],
+            }
+        ],
+        "accounts": [{"username": "ignored"}],
+    }
+
+
+@pytest.mark.parametrize("province", ["41", "37"])
+def test_flatten__seed_files(province: str) -> None:
+    rows = flatten(OrgSeed.model_validate_json((SEEDS / f"{province}.json").read_bytes()))
+    assert [r.level for r in rows.regions] == ["province", "city", "county"]
+    assert rows.regions[0].parent_code is None
+    assert rows.regions[2].parent_code == rows.regions[1].code
+    assert len(rows.schools) == 1
+    assert rows.schools[0].lineage.province == province
+    assert len(rows.campuses) == 1
+    assert rows.campuses[0].boundary["type"] == "Polygon"
+    assert len(rows.classes) == 2
+
+
+def test_flatten__qualification_years_from_the_classes() -> None:
+    tree = _tree(
+        classes=[
+            {"id": "c1", "name": "1班", "grade": 2024, "major_code": "710201"},
+            {"id": "c2", "name": "2班", "grade": 2025, "major_code": "710201"},
+            {"id": "c3", "name": "3班", "grade": 2025, "major_code": "710201"},
+        ]
+    )
+    rows = flatten(OrgSeed.model_validate(tree))
+    assert rows.qualifications == [
+        QualificationRow("4141010001", "710201", 2024),
+        QualificationRow("4141010001", "710201", 2025),
+    ]
+
+
+def test_flatten__qualification_years_given_in_the_seed_win() -> None:
+    tree = _tree(majors=[{"code": "710201", "name": "计算机应用", "years": [2023]}])
+    rows = flatten(OrgSeed.model_validate(tree))
+    assert rows.qualifications == [QualificationRow("4141010001", "710201", 2023)]
+
+
+def test_flatten__class_of_a_major_the_school_does_not_teach() -> None:
+    tree = _tree(majors=[])
+    with pytest.raises(InvalidOrgTree, match="does not teach"):
+        flatten(OrgSeed.model_validate(tree))
+
+
+def test_flatten__county_outside_its_city() -> None:
+    tree = _tree()
+    tree["cities"][0]["counties"][0]["code"] = "370102"
+    with pytest.raises(InvalidOrgTree, match="county 370102 is not in city 4101"):
+        flatten(OrgSeed.model_validate(tree))
+
+
+def test_flatten__a_major_taught_by_two_schools_is_one_catalogue_row() -> None:
+    tree = _tree()
+    county = tree["cities"][0]["counties"][0]
+    second = json.loads(json.dumps(county["schools"][0]))
+    second["code"] = "4141010002"
+    second["classes"][0]["id"] = "c9"
+    county["schools"].append(second)
+    rows = flatten(OrgSeed.model_validate(tree))
+    assert [m.code for m in rows.majors] == ["710201"]
+    assert len(rows.qualifications) == 2

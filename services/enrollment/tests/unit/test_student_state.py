@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import get_args
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.enrollment.domain.student_state import (
+    StudentAction,
+    StudentState,
+    TransitionNotAllowed,
+    is_frozen,
+    may_transfer_out,
+    transition,
+)
+from shared.events.common import StudentStatus
+
+
+def test_student_state__matches_the_event_contract() -> None:
+    assert {s.value for s in StudentState} == set(get_args(StudentStatus))
+
+
+@pytest.mark.parametrize("state", list(StudentState))
+def test_may_transfer_out__only_in_school(state: StudentState) -> None:
+    assert may_transfer_out(state) is (state is StudentState.IN_SCHOOL)
+
+
+def test_transition__transfer_out_freezes_the_record() -> None:
+    after = transition(StudentState.IN_SCHOOL, StudentAction.TRANSFER_OUT)
+    assert after is StudentState.TRANSFERRED_OUT
+    assert is_frozen(after)
+
+
+def test_transition__transfer_out_twice_is_refused() -> None:
+    with pytest.raises(TransitionNotAllowed) as refused:
+        transition(StudentState.TRANSFERRED_OUT, StudentAction.TRANSFER_OUT)
+    assert refused.value.state is StudentState.TRANSFERRED_OUT
+
+
+def test_transition__back_in_after_leaving() -> None:
+    assert transition(StudentState.TRANSFERRED_OUT, StudentAction.TRANSFER_BACK_IN) is StudentState.IN_SCHOOL
+
+
+def test_transition__back_in_while_in_school_is_refused() -> None:
+    with pytest.raises(TransitionNotAllowed):
+        transition(StudentState.IN_SCHOOL, StudentAction.TRANSFER_BACK_IN)
+
+
+@given(st.lists(st.sampled_from(list(StudentAction)), max_size=30))
+def test_transition__no_action_sequence_leaves_in_school_or_transferred_out(
+    actions: list[StudentAction],
+) -> None:
+    state = StudentState.IN_SCHOOL
+    for action in actions:
+        try:
+            state = transition(state, action)
+        except TransitionNotAllowed:
+            continue
+        # Only a released record is frozen; a record here is always editable.
+        assert is_frozen(state) is (state is StudentState.TRANSFERRED_OUT)
+    assert state in {StudentState.IN_SCHOOL, StudentState.TRANSFERRED_OUT}
