@@ -17,6 +17,8 @@ REDIS_START=(redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --sa
     --dir /var/lib/redis --logfile /var/log/redis/xueji.log)
 
 export DEBIAN_FRONTEND=noninteractive
+# The server tools live in sbin, which a non-root user's PATH often lacks.
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -57,7 +59,13 @@ wait_until() {
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 
-pg_cluster_version() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1; }
+# The newest Debian cluster named "main" (Debian 12 ships 15), empty when there is none.
+pg_cluster_version() {
+    local dir
+    for dir in /etc/postgresql/*/main; do
+        if [[ -d $dir ]]; then basename "$(dirname "$dir")"; fi
+    done | sort -V | tail -n 1
+}
 
 postgres_answers() {
     if command -v pg_isready >/dev/null; then
@@ -114,6 +122,8 @@ ensure_postgresql() {
     if ! postgres_trusts_tcp; then
         local version
         version=$(pg_cluster_version)
+        [[ -n $version ]] || die "PostgreSQL on 127.0.0.1 asks postgres for a password and is not a Debian" \
+            "cluster this script can configure: allow trust for postgres from 127.0.0.1 and ::1 yourself"
         need_root "PostgreSQL asks postgres@127.0.0.1 for a password" \
             "set the method of the 'host all all 127.0.0.1/32' and '::1/128' lines to trust in
       /etc/postgresql/$version/main/pg_hba.conf, then: pg_ctlcluster $version main reload" || return 0
@@ -139,7 +149,9 @@ ensure_redis() {
         apt_install redis-server
         redis_answers && return 0 # started by the package where systemd runs
     fi
-    need_root "Redis is not running" "mkdir -p /var/lib/redis /var/log/redis && $(printf '%q ' "${REDIS_START[@]}")" || return 0
+    local start
+    printf -v start '%q ' "${REDIS_START[@]}"
+    need_root "Redis is not running" "mkdir -p /var/lib/redis /var/log/redis && ${start% }" || return 0
     say "starting Redis"
     mkdir -p /var/lib/redis /var/log/redis
     "${REDIS_START[@]}"
@@ -164,14 +176,18 @@ ensure_rabbitmq() {
             rabbitmqctl -q await_startup
         fi
     fi
-    # is_enabled asks the running node and takes a third of the time of `list` (about 1 s against
-    # 3 s): the quick answer for every run after the first. `list` then names what is missing.
-    rabbitmq-plugins -q is_enabled "${RABBITMQ_PLUGINS[@]}" >/dev/null 2>&1 && return 0
     local enabled plugin missing=()
-    if ! enabled=$(rabbitmq-plugins -q list -e -m 2>/dev/null); then
-        # Typically a non-root caller who cannot read the node's Erlang cookie.
-        need_root "cannot list the RabbitMQ plugins" "rabbitmq-plugins enable ${RABBITMQ_PLUGINS[*]}" || return 0
-        die "rabbitmq-plugins list failed; is the node healthy? (rabbitmq-diagnostics status)"
+    if is_root; then
+        # is_enabled asks the running node and takes a third of the time of `list` (about 1 s
+        # against 3 s): the quick answer for every run after the first; `list` names what is missing.
+        rabbitmq-plugins -q is_enabled "${RABBITMQ_PLUGINS[@]}" >/dev/null 2>&1 && return 0
+        enabled=$(rabbitmq-plugins -q list -e -m) ||
+            die "rabbitmq-plugins list failed; is the node healthy? (rabbitmq-diagnostics status)"
+    else
+        # Only root or rabbitmq may read the node's Erlang cookie, and asking without it takes
+        # half a minute to fail. The plugins file is what `rabbitmq-plugins enable` writes.
+        enabled=$(tr -s '[], .\n' '\n' <"${RABBITMQ_ENABLED_PLUGINS_FILE:-/etc/rabbitmq/enabled_plugins}" 2>/dev/null) ||
+            enabled=""
     fi
     for plugin in "${RABBITMQ_PLUGINS[@]}"; do
         grep -qx "$plugin" <<<"$enabled" || missing+=("$plugin")
@@ -200,7 +216,9 @@ python311() {
 requirements_hash() { cat "$REPO_ROOT/requirements.txt" "$REPO_ROOT/requirements-dev.txt" | sha256sum | cut -d ' ' -f 1; }
 
 ensure_venv() {
-    if [[ ! -x $VENV/bin/python ]]; then
+    # Only a venv that is not there at all is created: one that exists but does not run is
+    # reported below, never written over.
+    if [[ ! -e $VENV/bin/python && ! -L $VENV/bin/python ]]; then
         local python
         if ! python=$(python311); then
             need_root "Python 3.11 is not installed" "apt-get install -y python3 python3-venv" || return 0
@@ -216,7 +234,7 @@ ensure_venv() {
         "$python" -m venv "$VENV"
     fi
     is_python311 "$VENV/bin/python" ||
-        die "$VENV is not a Python 3.11 environment; remove it (rm -rf $VENV) and run this again"
+        die "$VENV/bin/python does not run Python 3.11 here; if the venv is stale, remove it (rm -rf $VENV) and run this again"
     local wanted
     wanted=$(requirements_hash)
     if [[ ! -f $REQUIREMENTS_STAMP || $(<"$REQUIREMENTS_STAMP") != "$wanted" ]]; then
@@ -232,7 +250,7 @@ main() {
     ensure_rabbitmq
     ensure_venv
     if ((${#NEEDS_ROOT[@]} > 0)); then
-        say "missing, and only root can fix it (run: sudo $0), or yourself as root:"
+        say "not in place, and only root can fix it: run sudo $0, or as root:"
         local i
         for ((i = 0; i < ${#NEEDS_ROOT[@]}; i += 2)); do
             printf '  - %s\n      %s\n' "${NEEDS_ROOT[i]}" "${NEEDS_ROOT[i + 1]}" >&2

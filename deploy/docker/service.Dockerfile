@@ -1,0 +1,57 @@
+# syntax=docker/dockerfile:1
+# One image per XueJi service, from this one file (docs/adr/0004-one-dockerfile.md):
+#   docker build -f deploy/docker/service.Dockerfile --build-arg SERVICE=transfer -t xueji/transfer .
+# Build context: the repository root (.dockerignore keeps .venv, var/ and tests out).
+FROM python:3.11-slim
+
+ARG SERVICE
+# Fail the build, not the container, on a missing or misspelt service name.
+RUN case "${SERVICE}" in \
+        identity|enrollment|checkin|transfer|certificates) ;; \
+        *) echo "build with --build-arg SERVICE=identity|enrollment|checkin|transfer|certificates" >&2; exit 1 ;; \
+    esac
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    SERVICE=${SERVICE} \
+    XUEJI_HTTP_HOST=0.0.0.0 \
+    XUEJI_HTTP_PORT=8000 \
+    XUEJI_TRACE_DIR=/traces
+
+# A fixed numeric uid, so Kubernetes' runAsNonRoot can check it and volumes can be prepared for it.
+RUN groupadd --system --gid 10001 xueji \
+    && useradd --system --uid 10001 --gid xueji --home-dir /app --no-create-home --shell /usr/sbin/nologin xueji
+
+WORKDIR /app
+
+# Dependencies first: this layer is shared by all five images and survives code changes.
+# Every pinned package has a manylinux wheel for 3.11, so no compiler is needed.
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY shared/ shared/
+COPY services/__init__.py services/
+COPY services/${SERVICE}/ services/${SERVICE}/
+# deploy.local.provision (the compose one-shot that writes keys, vhosts and shovels) runs from
+# the same image; it is a few kilobytes and reads the seed org trees.
+COPY deploy/__init__.py deploy/
+COPY deploy/local/ deploy/local/
+COPY deploy/seed/ deploy/seed/
+# Bytecode now, as root: at run time the root filesystem may be read-only (deploy/k8s/).
+RUN python -m compileall -q shared services deploy
+
+# Owned by the service user so that a named volume mounted here starts out writable by it
+# (Docker copies a fresh volume's owner from the image directory it is mounted over).
+RUN mkdir -p /traces /keys && chown xueji:xueji /traces /keys
+
+USER 10001:10001
+EXPOSE 8000
+
+HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('XUEJI_HTTP_PORT', '8000'), timeout=2)"]
+
+# The exec form cannot expand the build argument, so a shell resolves the module and then
+# replaces itself: python is PID 1 and gets SIGTERM directly (uvicorn then shuts down cleanly).
+CMD ["sh", "-c", "exec python -m \"services.$SERVICE\""]
