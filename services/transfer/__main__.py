@@ -1,0 +1,4 @@
+from services.transfer.app import SPEC
+from shared.service import main
+
+main(SPEC)
