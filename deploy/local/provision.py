@@ -19,7 +19,7 @@ import aio_pika
 from cryptography.hazmat.primitives import serialization
 
 from deploy.local.layout import AMQP_SERVER, Deployment
-from deploy.local.shovels import ShovelSpec, apply_shovel, remove_shovel
+from deploy.local.shovels import ShovelSpec, heal_shovel, remove_shovel
 from shared.bus.topology import declare_exchanges, declare_partner_queue
 from shared.signing import generate_private_key_file, load_private_key, public_key_b64
 
@@ -105,16 +105,20 @@ async def declare_topologies(deployment: Deployment) -> None:
                 await declare_partner_queue(channel, partner)
 
 
-def ensure_shovels(deployment: Deployment) -> None:
+def ensure_shovels(deployment: Deployment) -> dict[str, str]:
+    """Create missing shovels and repair wedged ones; returns what was done per shovel."""
+    outcomes: dict[str, str] = {}
     for province in deployment.provinces:
         for partner in deployment.partners(province):
-            apply_shovel(
-                ShovelSpec(
-                    source_vhost=deployment.vhost(province),
-                    partner=partner,
-                    destination_uri=f"amqp:///{deployment.vhost(partner)}",
-                )
+            spec = ShovelSpec(
+                source_vhost=deployment.vhost(province),
+                partner=partner,
+                destination_uri=f"amqp:///{deployment.vhost(partner)}",
             )
+            outcomes[f"{province}->{partner}"] = heal_shovel(
+                spec, f"{AMQP_SERVER}/{deployment.vhost(partner)}"
+            )
+    return outcomes
 
 
 def provision(deployment: Deployment) -> list[dict[str, str]]:

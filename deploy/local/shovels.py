@@ -8,11 +8,16 @@ exchange wedges it while it still reports ``running`` — hence ``restart_stuck_
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
+import time
 from dataclasses import dataclass
 
-from shared.bus.topology import INTERPROVINCE_IN, partner_queue_name
+import aio_pika
+import aio_pika.exceptions
+
+from shared.bus.topology import INTERPROVINCE_IN, declare_exchanges, partner_queue_name
 
 
 def shovel_name(partner: str) -> str:
@@ -72,3 +77,69 @@ def shovel_states(vhost: str) -> dict[str, str]:
 
 def restart_shovel(vhost: str, partner: str) -> None:
     _rabbitmqctl("restart_shovel", "-p", vhost, shovel_name(partner))
+
+
+def _source_queue_counts(vhost: str, partner: str) -> tuple[int, int]:
+    """(ready, unacknowledged) messages in the partner queue the shovel drains."""
+    rows = json.loads(
+        _rabbitmqctl(
+            "list_queues",
+            "-p",
+            vhost,
+            "name",
+            "messages_ready",
+            "messages_unacknowledged",
+            "--formatter",
+            "json",
+        )
+        or "[]"
+    )
+    for row in rows:
+        if row["name"] == partner_queue_name(partner):
+            return int(row["messages_ready"]), int(row["messages_unacknowledged"])
+    return 0, 0
+
+
+async def _ensure_destination_exchange(destination_amqp_url: str) -> bool:
+    """Declare the partner's receiving exchanges; True when they had been missing."""
+    connection = await aio_pika.connect(destination_amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        try:
+            await channel.get_exchange(INTERPROVINCE_IN, ensure=True)
+            missing = False
+        except aio_pika.exceptions.ChannelClosed:
+            missing = True
+            channel = await connection.channel()
+        await declare_exchanges(channel)
+        return missing
+
+
+def heal_shovel(spec: ShovelSpec, destination_amqp_url: str, *, sample_seconds: float = 2.0) -> str:
+    """Put one shovel right; returns what was done ("ok", "created", "restarted: <why>").
+
+    A shovel whose destination exchange vanished keeps saying ``running`` while it holds its
+    messages unacknowledged forever, even after the exchange is back (SERVICES.md); only a
+    restart releases them. Restarting re-sends the unacknowledged messages, which the
+    receivers' inboxes absorb, so a restart is always safe.
+    """
+    states = shovel_states(spec.source_vhost)
+    name = shovel_name(spec.partner)
+    exchange_was_missing = asyncio.run(_ensure_destination_exchange(destination_amqp_url))
+    if name not in states:
+        apply_shovel(spec)
+        return "created"
+    if states[name] != "running":
+        restart_shovel(spec.source_vhost, spec.partner)
+        return f"restarted: state was {states[name]}"
+    if exchange_was_missing:
+        restart_shovel(spec.source_vhost, spec.partner)
+        return "restarted: destination exchange was missing"
+    before = _source_queue_counts(spec.source_vhost, spec.partner)
+    if before[1] == 0:
+        return "ok"
+    time.sleep(sample_seconds)
+    if _source_queue_counts(spec.source_vhost, spec.partner) == before:
+        restart_shovel(spec.source_vhost, spec.partner)
+        return f"restarted: {before[1]} messages unacknowledged without progress"
+    return "ok"

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from deploy.local.layout import SERVICES, Deployment, demo_ports
-from deploy.local.provision import provision
+from deploy.local.provision import ensure_shovels, provision
 
 READY_TIMEOUT_SECONDS = 120
 
@@ -131,7 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "heal"])
     args = parser.parse_args()
     deployment = demo_deployment()
     if args.command == "up":
@@ -140,6 +140,8 @@ def main() -> None:
     elif args.command == "down":
         down(deployment)
         print("stopped")
+    elif args.command == "heal":
+        print(json.dumps(ensure_shovels(deployment), indent=1))
     else:
         print(json.dumps(status(deployment), indent=1))
 
