@@ -22,6 +22,8 @@ class Deployment:
     provinces: tuple[str, ...] = ("41", "37")
     root: Path = Path("var")
     ports: dict[str, dict[str, int]] = field(default_factory=dict)  # province -> service -> port
+    keys_root: Path | None = None  # docker compose keeps keys in a volume: /keys/<province>/
+    vhost_template: str = "xueji_{name}_{province}"
 
     @property
     def home(self) -> Path:
@@ -32,7 +34,7 @@ class Deployment:
         return self.root / "traces" / self.name
 
     def vhost(self, province: str) -> str:
-        return f"xueji_{self.name}_{province}"
+        return self.vhost_template.format(name=self.name, province=province)
 
     def database_url(self, province: str, service: str) -> str:
         return f"{PG_SERVER}/xueji_{self.name}_{province}_{service}"
@@ -44,7 +46,7 @@ class Deployment:
         return f"http://127.0.0.1:{self.port(province, service)}"
 
     def keys_dir(self, province: str) -> Path:
-        return self.home / "keys" / province
+        return (self.keys_root or self.home / "keys") / province
 
     def partners(self, province: str) -> list[str]:
         return [p for p in self.provinces if p != province]

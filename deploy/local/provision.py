@@ -150,3 +150,25 @@ def deprovision(deployment: Deployment, *, drop_databases: bool) -> None:
                 drop_database(deployment.database_url(province, service))
         shutil.rmtree(deployment.home, ignore_errors=True)
         shutil.rmtree(deployment.trace_dir, ignore_errors=True)
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Provision a deployment's keys, broker topology and shovels."
+    )
+    parser.add_argument("--compose", action="store_true", help="inside docker compose (management API)")
+    args = parser.parse_args()
+    if args.compose:
+        from deploy.local.compose_provision import provision_compose
+
+        provision_compose()
+    else:
+        from deploy.local.stack import demo_deployment
+
+        provision(demo_deployment())
+
+
+if __name__ == "__main__":
+    main()
