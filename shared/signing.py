@@ -106,7 +106,9 @@ class TrustStore:
         }
         return cls(keys)
 
-    def verify(self, headers: dict[str, Any], body: bytes, *, my_province: str, claimed_province: str) -> None:
+    def verify(
+        self, headers: dict[str, Any], body: bytes, *, my_province: str, claimed_province: str
+    ) -> None:
         """Raise ``UntrustedEvent`` unless the body was signed for us by the province it claims."""
         key_id = headers.get(KEY_ID_HEADER)
         signature_b64 = headers.get(SIGNATURE_HEADER)
@@ -121,6 +123,11 @@ class TrustStore:
             raise UntrustedEvent(
                 f"key {key_id!r} belongs to province {key.province}, event claims {claimed_province}"
             )
+        # The signature already binds the destination; this check only names the cause, so a
+        # misrouted event (a shovel pointed at the wrong partner) doesn't read as a forgery.
+        addressed_to = headers.get(TO_PROVINCE_HEADER)
+        if addressed_to is not None and str(addressed_to) != my_province:
+            raise UntrustedEvent(f"addressed to province {addressed_to}, not {my_province}")
         try:
             signature = base64.b64decode(str(signature_b64), validate=True)
             key.public_key.verify(signature, _signed_bytes(my_province, body))

@@ -131,6 +131,11 @@ class EventConsumer:
             except RejectedMessage as exc:
                 await self._dead_letter(message, str(exc), attempts=1)
                 span.set_attribute(ATTR_EVENT_OUTCOME, "dead_lettered")
+                # Counted too, or an alert on dead letters misses forged partner events. The label
+                # is a type this queue reads or "unknown", never what a bad message claims
+                # (unbounded label values would swamp Prometheus).
+                label = event_type if event_type in self._subscriptions else "unknown"
+                EVENTS_CONSUMED.labels(self.queue_name, label, "dead_lettered").inc()
                 return
             span.set_attribute(ATTR_EVENT_ID, str(envelope.id))
             span.set_attribute(ATTR_FROM_PROVINCE, envelope.province)
@@ -143,7 +148,9 @@ class EventConsumer:
                     await self._dead_letter(message, reason[:1000], attempts=attempts)
                     outcome = "dead_lettered"
                 else:
-                    log.warning("%s: %s failed (attempt %d), will retry", self.queue_name, event_type, attempts)
+                    log.warning(
+                        "%s: %s failed (attempt %d), will retry", self.queue_name, event_type, attempts
+                    )
                     await message.nack(requeue=True)
                     outcome = "retried"
                 span.record_exception(exc)
@@ -171,7 +178,9 @@ class EventConsumer:
         if subscription is None or payload_model(envelope.type, envelope.version) is None:
             raise RejectedMessage(f"no handler for {envelope.type} v{envelope.version}")
         if subscription.payload_type.event_version != envelope.version:
-            raise RejectedMessage(f"{envelope.type} v{envelope.version} is not the version this consumer reads")
+            raise RejectedMessage(
+                f"{envelope.type} v{envelope.version} is not the version this consumer reads"
+            )
         try:
             payload = subscription.payload_type.model_validate(envelope.data)
         except ValidationError as exc:

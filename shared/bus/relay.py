@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime
+from uuid import UUID
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
@@ -29,6 +31,11 @@ tracer = trace.get_tracer("xueji.outbox")
 
 IDLE_POLL_SECONDS = 0.5
 RETRY_SECONDS = 1.0
+# An event the broker returns as unroutable (no queue for that partner) stays in the outbox, but
+# is skipped for a while: otherwise a batch full of them would be retried forever at the head
+# of the queue and every event behind them would wait. Bounded, so the query stays small.
+HOLD_UNROUTABLE_SECONDS = 30.0
+MAX_HELD = 1000
 
 
 class OutboxRelay:
@@ -45,6 +52,7 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
+        self._held: dict[UUID, float] = {}  # unroutable row id -> monotonic time to retry it
 
     def wake(self) -> None:
         """Called after a local commit that wrote events, so they leave without waiting a poll."""
@@ -69,11 +77,14 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; return how many were published."""
         with suppress_instrumentation():  # polling is not part of anybody's trace
+            now_mono = time.monotonic()
+            self._held = {row_id: until for row_id, until in self._held.items() if until > now_mono}
             async with self._sessionmaker() as session, session.begin():
                 rows = (
                     await session.scalars(
                         select(OutboxMessage)
                         .where(OutboxMessage.published_at.is_(None))
+                        .where(OutboxMessage.id.not_in(list(self._held)))
                         .order_by(OutboxMessage.created_at, OutboxMessage.id)
                         .limit(self._batch)
                         .with_for_update(skip_locked=True)
@@ -117,6 +128,8 @@ class OutboxRelay:
         except DeliveryError as exc:
             # Returned as unroutable (no partner queue) or nacked: keep it and report; the rest go on.
             log.error("outbox relay: %s %s not delivered: %s", row.event_type, row.id, exc)
+            if len(self._held) < MAX_HELD:
+                self._held[row.id] = time.monotonic() + HOLD_UNROUTABLE_SECONDS
             return False
         finally:
             otel_context.detach(token)
