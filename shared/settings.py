@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XUEJI_", extra="ignore")
 
     service: str = Field(description="identity | enrollment | checkin | transfer | certificates")
-    province: str = Field(pattern=r"^\d{2}$", description="GB/T 2260 province code, e.g. 41")
+    province: str = Field(pattern=r"^[0-9]{2}$", description="GB/T 2260 province code, e.g. 41")
     database_url: str = Field(description="postgresql+asyncpg://… of this service's own database")
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/xueji_41"
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -20,8 +20,8 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from opentelemetry import context as otel_context
-from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY  # the key instrumentations honour
 from opentelemetry import trace
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY  # the key instrumentations honour
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -41,7 +41,6 @@ ATTR_TRANSFER_ID = "xueji.transfer.id"
 ATTR_TRANSFER_STEP = "xueji.transfer.step"
 ATTR_ACCOUNT_ID = "xueji.account.id"
 ATTR_SIGN_IN_OUTCOME = "xueji.auth.sign_in_outcome"
-
 
 
 @contextmanager
@@ -101,7 +100,9 @@ def setup_tracing(
     )
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(
-        BatchSpanProcessor(OtlpJsonLinesExporter(trace_dir, f"{service}-{province}"), schedule_delay_millis=300)
+        BatchSpanProcessor(
+            OtlpJsonLinesExporter(trace_dir, f"{service}-{province}"), schedule_delay_millis=300
+        )
     )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

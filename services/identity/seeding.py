@@ -23,7 +23,9 @@ class SeedAccount(BaseModel):
 
     username: str = Field(min_length=1, max_length=64)
     role: Role
-    org: str = Field(pattern=r"^\d{2}(\d{2}(\d{2}(\d{4})?)?)?$", description="region code or school code")
+    org: str = Field(
+        pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{4})?)?)?$", description="region code or school code"
+    )
     display_name: str = Field("", max_length=200)
     password: str | None = Field(None, min_length=1)
 

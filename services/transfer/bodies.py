@@ -14,7 +14,7 @@ class ApplyBody(BaseModel):
 
     student_number: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9]+$")
     student_name: str = Field(min_length=1, max_length=100)
-    origin_province: str = Field(pattern=r"^\d{2}$", description="the province the student leaves")
+    origin_province: str = Field(pattern=r"^[0-9]{2}$", description="the province the student leaves")
     destination_class_id: str | None = Field(None, min_length=1, max_length=40)
     grade: int = Field(ge=1990, le=2100, description="the grade (年级) as its entry year")
     reason: Text

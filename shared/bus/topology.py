@@ -32,7 +32,9 @@ def interprovince_routing_key(to_province: str, event_type: str) -> str:
 
 async def declare_exchanges(channel: AbstractChannel) -> dict[str, AbstractExchange]:
     topic = aio_pika.ExchangeType.TOPIC
-    unrouted = await channel.declare_exchange(INTERPROVINCE_UNROUTED, aio_pika.ExchangeType.FANOUT, durable=True)
+    unrouted = await channel.declare_exchange(
+        INTERPROVINCE_UNROUTED, aio_pika.ExchangeType.FANOUT, durable=True
+    )
     unrouted_queue = await channel.declare_queue(
         INTERPROVINCE_UNROUTED, durable=True, arguments={"x-queue-type": "quorum"}
     )

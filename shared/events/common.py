@@ -31,10 +31,10 @@ class Lineage(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    province: str = Field(pattern=r"^\d{2}$")
-    city: str = Field(pattern=r"^\d{4}$")
-    county: str = Field(pattern=r"^\d{6}$")
-    school: str = Field(pattern=r"^\d{10}$")
+    province: str = Field(pattern=r"^[0-9]{2}$")
+    city: str = Field(pattern=r"^[0-9]{4}$")
+    county: str = Field(pattern=r"^[0-9]{6}$")
+    school: str = Field(pattern=r"^[0-9]{10}$")
 
 
 class StudentSummary(BaseModel):

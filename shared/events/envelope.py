@@ -49,7 +49,7 @@ class EventEnvelope(BaseModel):
     version: int = Field(ge=1, le=1000)
     occurred_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
     source: str = Field(min_length=1, max_length=40, description="producing service")
-    province: str = Field(pattern=r"^\d{2}$", description="producing province, GB/T 2260")
+    province: str = Field(pattern=r"^[0-9]{2}$", description="producing province, GB/T 2260")
     subject: str | None = Field(None, max_length=200, description="the thing it is about, e.g. a student id")
     correlation_id: UUID | None = Field(None, description="the business process, e.g. a transfer")
     causation_id: UUID | None = Field(None, description="the event that caused this one")

@@ -38,7 +38,7 @@ class SeedClass(_Seed):
 
 
 class SeedSchool(_Seed):
-    code: str = Field(pattern=r"^\d{10}$")
+    code: str = Field(pattern=r"^[0-9]{10}$")
     name: str
     type: str
     campuses: list[SeedCampus] = Field(default_factory=list)
@@ -47,19 +47,19 @@ class SeedSchool(_Seed):
 
 
 class SeedCounty(_Seed):
-    code: str = Field(pattern=r"^\d{6}$")
+    code: str = Field(pattern=r"^[0-9]{6}$")
     name: str
     schools: list[SeedSchool] = Field(default_factory=list)
 
 
 class SeedCity(_Seed):
-    code: str = Field(pattern=r"^\d{4}$")
+    code: str = Field(pattern=r"^[0-9]{4}$")
     name: str
     counties: list[SeedCounty] = Field(default_factory=list)
 
 
 class SeedProvince(_Seed):
-    code: str = Field(pattern=r"^\d{2}$")
+    code: str = Field(pattern=r"^[0-9]{2}$")
     name: str
 
 

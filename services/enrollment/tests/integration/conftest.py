@@ -33,7 +33,7 @@ from shared.signing import Signer, generate_private_key_file, public_key_b64
 from shared.testing import temporary_database, temporary_vhost, unique_name
 
 REPO = Path(__file__).resolve().parents[4]
-SCHOOL = {"37": "4137010001", "41": "4141010001"}
+SCHOOL = {"37": "3737010001", "41": "4141010001"}
 COUNTY = {"37": "370102", "41": "410102"}
 CITY = {"37": "3701", "41": "4101"}
 PARTNER = {"37": "41", "41": "37"}
