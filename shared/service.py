@@ -36,7 +36,7 @@ from shared.bus.unit_of_work import EventOrigin, UnitOfWork
 from shared.db import create_database_if_missing, make_engine, make_sessionmaker, upgrade_to_head
 from shared.problems import PROBLEM_JSON, install_problem_handlers
 from shared.settings import Settings
-from shared.signing import Signer, TrustStore, load_private_key
+from shared.signing import Signer, TrustStore, key_id_of, load_private_key
 from shared.telemetry import setup_json_logging, setup_tracing
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,8 @@ def _instrument_engine(engine: AsyncEngine) -> None:
 def _signer(settings: Settings) -> Signer | None:
     if settings.signing_key_file is None or not settings.signing_key_file.exists():
         return None
-    return Signer(settings.province, settings.signing_key_id, load_private_key(settings.signing_key_file))
+    key = load_private_key(settings.signing_key_file)
+    return Signer(settings.province, settings.signing_key_id or key_id_of(settings.province, key), key)
 
 
 @asynccontextmanager

@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     http_port: int = 8000
     partners: list[str] = Field(default_factory=list, description='partner province codes, e.g. ["37"]')
     signing_key_file: Path | None = Field(None, description="Ed25519 PEM that signs inter-province events")
-    signing_key_id: str = "41-k1"
+    signing_key_id: str | None = Field(
+        None, description="key id named in signatures; default: derived from the key (<province>-<sha8>)"
+    )
     trust_file: Path | None = Field(None, description="JSON: key id -> {province, alg, public_key}")
     jwt_key_file: Path | None = Field(None, description="identity only: Ed25519 PEM that signs JWTs")
     access_token_minutes: int = 15

@@ -9,6 +9,7 @@ so an event addressed to one partner cannot be replayed into another.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,17 @@ def generate_private_key_file(path: Path) -> Ed25519PrivateKey:
     )
     path.chmod(0o600)
     return key
+
+
+def key_id_for(province: str, public_key: bytes) -> str:
+    """``<province>-<first 8 hex of SHA-256 of the raw public key>``: stable for one key, new for
+    a rotated one, and it says whose key it is. Used for JWT and inter-province keys alike."""
+    return f"{province}-{hashlib.sha256(public_key).hexdigest()[:8]}"
+
+
+def key_id_of(province: str, key: Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return key_id_for(province, raw)
 
 
 def public_key_b64(key: Ed25519PrivateKey) -> str:

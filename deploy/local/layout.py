@@ -68,9 +68,6 @@ class Deployment:
             "XUEJI_HTTP_PORT": str(self.port(province, service)),
             "XUEJI_PARTNERS": json.dumps(self.partners(province)),
             "XUEJI_SIGNING_KEY_FILE": str((keys / "signing.pem").resolve()),
-            "XUEJI_SIGNING_KEY_ID": (keys / "signing.kid").read_text().strip()
-            if (keys / "signing.kid").exists()
-            else f"{province}-k1",
             "XUEJI_TRUST_FILE": str((keys / "trust.json").resolve()),
             "XUEJI_TRACE_DIR": str(self.trace_dir.resolve()),
         }

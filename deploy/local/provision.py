@@ -7,7 +7,6 @@ Idempotent: running it again keeps existing keys and passwords.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import secrets
 import shutil
@@ -16,23 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-from cryptography.hazmat.primitives import serialization
 
 from deploy.local.layout import AMQP_SERVER, Deployment
 from deploy.local.shovels import ShovelSpec, heal_shovel, remove_shovel
 from shared.bus.topology import declare_exchanges, declare_partner_queue
-from shared.signing import generate_private_key_file, load_private_key, public_key_b64
+from shared.signing import generate_private_key_file, key_id_of, load_private_key, public_key_b64
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
-
-
-def _key_id(province: str, pem: Path) -> str:
-    raw = (
-        load_private_key(pem)
-        .public_key()
-        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    )
-    return f"{province}-{hashlib.sha256(raw).hexdigest()[:8]}"
 
 
 def ensure_keys(deployment: Deployment) -> None:
@@ -41,12 +30,12 @@ def ensure_keys(deployment: Deployment) -> None:
         for name in ("signing.pem", "jwt.pem"):
             if not (keys / name).exists():
                 generate_private_key_file(keys / name)
-        (keys / "signing.kid").write_text(_key_id(province, keys / "signing.pem"))
+        (keys / "signing.kid").write_text(key_id_of(province, load_private_key(keys / "signing.pem")))
     for province in deployment.provinces:
         trust: dict[str, dict[str, str]] = {}
         for partner in deployment.partners(province):
             pem = deployment.keys_dir(partner) / "signing.pem"
-            trust[_key_id(partner, pem)] = {
+            trust[key_id_of(partner, load_private_key(pem))] = {
                 "province": partner,
                 "alg": "Ed25519",
                 "public_key": public_key_b64(load_private_key(pem)),

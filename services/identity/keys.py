@@ -7,13 +7,11 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.identity.domain.signing_key import key_id_for
 from shared.auth import TokenIssuer
 from shared.settings import Settings
-from shared.signing import generate_private_key_file, load_private_key
+from shared.signing import generate_private_key_file, key_id_of, load_private_key
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +23,11 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     return generate_private_key_file(path)
 
 
-def key_id(province: str, key: Ed25519PrivateKey) -> str:
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return key_id_for(province, raw)
-
-
 def token_issuer(settings: Settings) -> TokenIssuer:
     if settings.jwt_key_file is None:
         raise RuntimeError("identity needs XUEJI_JWT_KEY_FILE: the Ed25519 PEM that signs its tokens")
     key = load_or_create_key(settings.jwt_key_file)
-    kid = key_id(settings.province, key)
+    kid = key_id_of(settings.province, key)
     return TokenIssuer(
         province=settings.province,
         keys={kid: key},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -151,6 +152,9 @@ class EventConsumer:
                     log.warning(
                         "%s: %s failed (attempt %d), will retry", self.queue_name, event_type, attempts
                     )
+                    # Back off before handing it back: a requeue is redelivered at once, and the
+                    # usual cause (an event that must arrive first is still on its way) needs time.
+                    await asyncio.sleep(retry_delay(attempts))
                     await message.nack(requeue=True)
                     outcome = "retried"
                 span.record_exception(exc)
@@ -219,6 +223,11 @@ class EventConsumer:
             routing_key=dead_letter_queue_name(self.queue_name),
         )
         await message.ack()
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds to wait after the n-th failed attempt: 0.5, 1, 2, 4, then 8 at most."""
+    return float(min(0.5 * 2 ** (attempts - 1), 8.0))
 
 
 def _delivery_count(message: AbstractIncomingMessage) -> int:

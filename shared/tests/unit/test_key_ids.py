@@ -5,7 +5,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.identity.domain.signing_key import key_id_for
+from shared.signing import key_id_for
 
 # RFC 8032 §7.1 test 1: a published Ed25519 public key, and its SHA-256 prefix pinned here so a
 # change of the derivation (hashing the DER form instead of the raw key, say) is caught.
