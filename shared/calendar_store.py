@@ -107,3 +107,11 @@ async def load_calendar(session: AsyncSession) -> WorkdayCalendar:
 
 def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+async def ensure_calendar(session: AsyncSession, today: date) -> WorkdayCalendar:
+    """At a service's start: add the package's days around ``today`` (last year to next year)
+    where missing, then load the table. The caller keeps the value for its rules."""
+    await seed_from_package(session, range(today.year - 1, today.year + 2))
+    await session.commit()
+    return await load_calendar(session)

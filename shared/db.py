@@ -47,4 +47,6 @@ def upgrade_to_head(sync_url: str, migrations_dir: Path) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.set_main_option("sqlalchemy.url", sync_url.replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    # "heads": a service may carry independent migration branches (areas built side by side);
+    # each is applied, in dependency order.
+    command.upgrade(cfg, "heads")

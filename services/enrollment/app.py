@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.enrollment.api import router
+from services.enrollment.api import ROUTERS
 from services.enrollment.handlers import subscriptions
-from services.enrollment.seeding import seed_org_tree
+from services.enrollment.startup import on_start
 from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
     name="enrollment",
     title="Enrollment",
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=ROUTERS,
     subscriptions=subscriptions,
-    on_start=seed_org_tree,
+    on_start=on_start,
 )

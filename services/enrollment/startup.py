@@ -1,0 +1,19 @@
+"""What the enrollment service does once its database and bus are up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from services.enrollment.seeding import seed_org_tree
+from shared.calendar_store import ensure_calendar
+from shared.service import ServiceContext
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+async def on_start(ctx: ServiceContext) -> None:
+    async with ctx.sessionmaker() as session:
+        # Deadlines (problem records, reviews) are counted in the province's working days.
+        ctx.extras["calendar"] = await ensure_calendar(session, datetime.now(CHINA).date())
+    await seed_org_tree(ctx)
