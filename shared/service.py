@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import JwksVerifier
-from shared.bus.consumer import EventConsumer, Subscription, Subscriptions
+from shared.bus.consumer import EventConsumer, Subscription, Subscriptions, consumer_queue_names
 from shared.bus.relay import OutboxRelay
 from shared.bus.topology import declare_exchanges, declare_partner_queue
 from shared.bus.unit_of_work import EventOrigin, UnitOfWork
@@ -119,12 +119,13 @@ async def _running(app: FastAPI, spec: ServiceSpec, settings: Settings) -> Async
     if spec.subscriptions is not None:
         consumer_channel = await amqp.channel()
         await consumer_channel.set_qos(prefetch_count=settings.prefetch)
+        local_queue, partner_queue = consumer_queue_names(spec.name)
         queues: list[tuple[str, dict[str, Subscription], TrustStore | None]] = [
-            (f"{spec.name}.events", spec.subscriptions.local, None)
+            (local_queue, spec.subscriptions.local, None)
         ]
         if spec.subscriptions.partner:
             trust = TrustStore.from_file(settings.trust_file)
-            queues.append((f"{spec.name}.interprovince", spec.subscriptions.partner, trust))
+            queues.append((partner_queue, spec.subscriptions.partner, trust))
         for queue_name, handlers, trust_store in queues:
             if handlers:
                 consumer = EventConsumer(

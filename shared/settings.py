@@ -32,10 +32,27 @@ class Settings(BaseSettings):
     access_token_minutes: int = 15
     trace_dir: Path = Path("var/traces")
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
-    delivery_limit: int = Field(5, ge=1, description="handler attempts before an event is dead-lettered")
+    delivery_limit: int = Field(
+        5, ge=1, le=18, description="handler attempts before an event is dead-lettered (broker backstop: 20)"
+    )
     prefetch: int = Field(32, ge=1, le=1000)
     relay_batch: int = Field(100, ge=1, le=1000)
     seed_file: Path | None = Field(None, description="organisation tree and accounts to seed at start")
+    # identity only (issue 4)
+    face_key_file: Path | None = Field(
+        None, description="identity only: JSON of AES-256 keys sealing face templates; created if missing"
+    )
+    service_token: str | None = Field(
+        None, min_length=16, description="shared secret of the province's services for internal endpoints"
+    )
+    login_max_failures: int = Field(5, ge=1, description="identity: failed sign-ins before a lockout")
+    login_lockout_seconds: int = Field(900, ge=1, description="identity: how long a lockout lasts")
+    # Enrollment: the population registry (人口信息库) the identity check asks, over HTTP or, for
+    # demos, a file of known name + ID pairs; neither set: no identity check (development only).
+    population_registry_url: str | None = Field(None, description="enrollment: identity-check endpoint")
+    population_registry_file: Path | None = Field(None, description="enrollment: JSON/CSV name+ID pairs")
+    # Enrollment: the key every partner province shares for HMAC digests of ID numbers (查重).
+    dedupe_hmac_key_file: Path | None = Field(None, description="enrollment: shared HMAC key for ID digests")
 
     @property
     def sync_database_url(self) -> str:

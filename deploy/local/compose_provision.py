@@ -19,8 +19,9 @@ import aio_pika
 import httpx
 
 from deploy.local.layout import Deployment
-from deploy.local.provision import ensure_keys, ensure_seed_files
+from deploy.local.provision import ensure_keys, ensure_seed_files, service_specs
 from deploy.local.shovels import ShovelSpec, shovel_name
+from shared.bus.consumer import declare_service_queues
 from shared.bus.topology import declare_exchanges, declare_partner_queue
 
 
@@ -44,6 +45,9 @@ async def _declare(amqp_url: str, deployment: Deployment, province: str) -> None
         await declare_exchanges(channel)
         for partner in deployment.partners(province):
             await declare_partner_queue(channel, partner)
+        for spec in service_specs():
+            if spec.subscriptions is not None:
+                await declare_service_queues(channel, spec.name, spec.subscriptions, province)
 
 
 def provision_compose() -> None:

@@ -14,6 +14,8 @@ SERVICES = ("identity", "enrollment", "checkin", "transfer", "certificates")
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# The demo's stand-in for the population registry (人口信息库): the demo students' name + ID.
+POPULATION_FILE = Path(__file__).resolve().parents[1] / "seed" / "population.json"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ class Deployment:
     def keys_dir(self, province: str) -> Path:
         return (self.keys_root or self.home / "keys") / province
 
+    @property
+    def dedupe_key_file(self) -> Path:
+        """The HMAC key for ID digests every province of the deployment shares."""
+        return (self.keys_root or self.home / "keys") / "dedupe.key"
+
     def partners(self, province: str) -> list[str]:
         return [p for p in self.provinces if p != province]
 
@@ -75,6 +82,9 @@ class Deployment:
             env["XUEJI_JWT_KEY_FILE"] = str((keys / "jwt.pem").resolve())
         if service in ("identity", "enrollment"):
             env["XUEJI_SEED_FILE"] = str((keys / "seed.json").resolve())
+        if service == "enrollment":
+            env["XUEJI_DEDUPE_HMAC_KEY_FILE"] = str(self.dedupe_key_file.resolve())
+            env["XUEJI_POPULATION_REGISTRY_FILE"] = str(POPULATION_FILE)
         return env
 
 

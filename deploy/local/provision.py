@@ -7,6 +7,7 @@ Idempotent: running it again keeps existing keys and passwords.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import secrets
 import shutil
@@ -16,15 +17,29 @@ from typing import Any
 
 import aio_pika
 
-from deploy.local.layout import AMQP_SERVER, Deployment
+from deploy.local.layout import AMQP_SERVER, SERVICES, Deployment
 from deploy.local.shovels import ShovelSpec, heal_shovel, remove_shovel
+from shared.bus.consumer import declare_service_queues
 from shared.bus.topology import declare_exchanges, declare_partner_queue
+from shared.service import ServiceSpec
 from shared.signing import generate_private_key_file, key_id_of, load_private_key, public_key_b64
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
 
 
+def service_specs() -> list[ServiceSpec]:
+    """Every service's spec, for the queues and bindings its handlers need."""
+    return [importlib.import_module(f"services.{name}.app").SPEC for name in SERVICES]
+
+
 def ensure_keys(deployment: Deployment) -> None:
+    # One HMAC key per deployment, shared by its provinces: ID digests must agree across
+    # provinces for the cross-province duplicate check (services/enrollment/dedupe.py).
+    dedupe_key = deployment.dedupe_key_file
+    if not dedupe_key.exists():
+        dedupe_key.parent.mkdir(parents=True, exist_ok=True)
+        dedupe_key.write_text(secrets.token_hex(32))
+        dedupe_key.chmod(0o600)
     for province in deployment.provinces:
         keys = deployment.keys_dir(province)
         for name in ("signing.pem", "jwt.pem"):
@@ -92,6 +107,9 @@ async def declare_topologies(deployment: Deployment) -> None:
             await declare_exchanges(channel)
             for partner in deployment.partners(province):
                 await declare_partner_queue(channel, partner)
+            for spec in service_specs():
+                if spec.subscriptions is not None:
+                    await declare_service_queues(channel, spec.name, spec.subscriptions, province)
 
 
 def ensure_shovels(deployment: Deployment) -> dict[str, str]:
@@ -123,7 +141,6 @@ def provision(deployment: Deployment) -> list[dict[str, str]]:
 def deprovision(deployment: Deployment, *, drop_databases: bool) -> None:
     """Remove the shovels, then the virtual hosts (a running shovel would re-create a deleted
     source queue as a classic queue), then — when asked — the databases and files."""
-    from deploy.local.layout import SERVICES
     from shared.db import drop_database
 
     for province in deployment.provinces:

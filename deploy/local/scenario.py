@@ -6,7 +6,9 @@
    destination school, destination bureau, origin school and origin bureau approve, each with
    their own account in their own province;
 3. 37 releases the record, 41 creates it with the same student number; both provinces show
-   the same timeline, and the read models on both sides follow.
+   the same timeline, and the read models on both sides follow;
+4. a registrar in 41 imports a class from an Excel workbook with one bad row and reads the
+   per-row report.
 
 Run by ``make demo`` (via ``python -m deploy.local.demo``) and by the end-to-end test.
 """
@@ -23,10 +25,12 @@ from typing import Any
 
 import httpx
 
+from deploy.local.class_workbook import demo_workbook
 from deploy.local.layout import Deployment
 from shared.idnumber import make_resident_id
 
 WAIT_SECONDS = 60.0
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ScenarioFailed(RuntimeError):
@@ -257,7 +261,10 @@ class Scenario:
                 )
                 read_models[province][service] = view["status"]
 
+        imported = self.import_class(destination)
+
         report = {
+            "class_import": imported,
             "student_id": student_id,
             "student_number_masked": f"{student_number[:5]}…{student_number[-4:]}",
             "transfer_id": transfer_id,
@@ -275,3 +282,49 @@ class Scenario:
             },
         }
         return report
+
+    # -- step 4: a class registered by Excel ------------------------------------------------------
+    def import_class(self, province: str) -> dict[str, Any]:
+        """4. The registrar uploads a class workbook (one mistyped ID among seven students) and
+        reads the per-row report. A class is imported once: on a second run the first import's
+        report is shown again."""
+        school = self.account(province, "school_registrar")["organisation"]
+        class_id = f"class-{school}-2025-1"
+        base = self.deployment.base_url(province, "enrollment")
+        headers = {"Authorization": f"Bearer {self.token(province, 'school_registrar')}"}
+        self.log(f"4. {province} registrar imports class {class_id} from an Excel workbook")
+        response = self.client.post(
+            f"{base}/api/v1/registrations/imports",
+            files={"file": ("2025级计算机应用1班.xlsx", demo_workbook(), XLSX)},
+            data={"class_id": class_id},
+            headers=headers,
+        )
+        if response.status_code == 409:
+            listed = self.client.get(
+                f"{base}/api/v1/registrations/imports", params={"class_id": class_id}, headers=headers
+            ).json()
+            import_id = listed["items"][-1]["id"]
+            self.log("   the class was imported on an earlier run (a class is imported once); its report:")
+        else:
+            self._expect(response, 202)
+            import_id = response.json()["id"]
+
+        def done() -> dict[str, Any] | None:
+            progress = self.get_json(
+                province, "enrollment", f"/api/v1/registrations/imports/{import_id}", "school_registrar"
+            )
+            return progress if progress and progress["status"] == "done" else None
+
+        progress: dict[str, Any] = self.wait_for("the import to finish", done)
+        report = self.get_json(
+            province, "enrollment", f"/api/v1/registrations/imports/{import_id}/report", "school_registrar"
+        ) or {"failed_rows": [], "notes": []}
+        self.log(
+            f"   {progress['total']} rows: {progress['registered']} registered, {progress['failed']} failed"
+        )
+        for row in report["failed_rows"]:
+            self.log(f"   ✗ {row['message_zh']}")
+        for note in report["notes"]:
+            self.log(f"   ! {note}")
+        self.log(f"   failed rows to fix: {base}/api/v1/registrations/imports/{import_id}/failed-rows.xlsx")
+        return {"import_id": import_id, "progress": progress, "report": report}

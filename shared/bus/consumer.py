@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from opentelemetry import trace
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -109,14 +109,13 @@ class EventConsumer:
 
     async def start(self, channel: AbstractChannel) -> None:
         self._channel = channel
-        queue, _ = await declare_consumer_queue(channel, self.queue_name, delivery_limit=self._delivery_limit)
-        for event_type in self._subscriptions:
-            if self._trust is None:
-                await queue.bind(EVENTS_EXCHANGE, routing_key=event_type)
-            else:
-                await queue.bind(
-                    INTERPROVINCE_IN, routing_key=interprovince_routing_key(self._origin.province, event_type)
-                )
+        queue = await declare_subscription_queue(
+            channel,
+            self.queue_name,
+            self._subscriptions,
+            province=self._origin.province,
+            from_partners=self._trust is not None,
+        )
         # A callback consumer, not ``queue.iterator()``: only callbacks continue the producer's
         # trace under the aio-pika instrumentation (STACK.md).
         await queue.consume(self.on_message)
@@ -223,6 +222,46 @@ class EventConsumer:
             routing_key=dead_letter_queue_name(self.queue_name),
         )
         await message.ack()
+
+
+def consumer_queue_names(service: str) -> tuple[str, str]:
+    """(local events queue, partner events queue) of a service."""
+    return f"{service}.events", f"{service}.interprovince"
+
+
+async def declare_subscription_queue(
+    channel: AbstractChannel,
+    queue_name: str,
+    subscriptions: dict[str, Subscription],
+    *,
+    province: str,
+    from_partners: bool,
+) -> AbstractQueue:
+    """A consumer's queue with a binding per subscribed event type (idempotent)."""
+    queue, _ = await declare_consumer_queue(channel, queue_name)
+    for event_type in subscriptions:
+        if from_partners:
+            await queue.bind(INTERPROVINCE_IN, routing_key=interprovince_routing_key(province, event_type))
+        else:
+            await queue.bind(EVENTS_EXCHANGE, routing_key=event_type)
+    return queue
+
+
+async def declare_service_queues(
+    channel: AbstractChannel, service: str, subs: Subscriptions, province: str
+) -> None:
+    """Every queue and binding a service consumes from. Deploy runs this for all services before
+    any of them starts: an event published while its consumer's queue does not exist yet would be
+    dropped by the topic exchange (e.g. enrollment announcing seeded schools at start)."""
+    local_queue, partner_queue = consumer_queue_names(service)
+    if subs.local:
+        await declare_subscription_queue(
+            channel, local_queue, subs.local, province=province, from_partners=False
+        )
+    if subs.partner:
+        await declare_subscription_queue(
+            channel, partner_queue, subs.partner, province=province, from_partners=True
+        )
 
 
 def retry_delay(attempts: int) -> float:

@@ -143,5 +143,3 @@ class OutboxRelay:
         if name not in self._exchanges:
             self._exchanges[name] = await self._channel.get_exchange(name, ensure=True)
         return self._exchanges[name]
-
-

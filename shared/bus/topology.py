@@ -65,14 +65,20 @@ async def declare_partner_queue(channel: AbstractChannel, partner: str) -> Abstr
     return queue
 
 
-async def declare_consumer_queue(
-    channel: AbstractChannel, name: str, *, delivery_limit: int
-) -> tuple[AbstractQueue, AbstractQueue]:
+# The broker's own redelivery limit: a backstop far above any consumer's own attempts
+# (XUEJI_DELIVERY_LIMIT, at most MAX_CONSUMER_ATTEMPTS), so the consumer normally dead-letters
+# first, with the reason. A constant, not a setting: queue arguments must be identical wherever
+# the queue is declared (deploy and every process), or RabbitMQ refuses the declaration.
+BROKER_DELIVERY_LIMIT = 20
+MAX_CONSUMER_ATTEMPTS = BROKER_DELIVERY_LIMIT - 2
+
+
+async def declare_consumer_queue(channel: AbstractChannel, name: str) -> tuple[AbstractQueue, AbstractQueue]:
     """A consumer's quorum queue and its dead-letter queue.
 
-    The consumer itself dead-letters with the reason after ``delivery_limit`` failed attempts;
-    the broker's own limit sits above that as the backstop for a message that kills the process
-    before the consumer can record anything.
+    The consumer itself dead-letters with the reason after its configured attempts; the broker's
+    limit is the backstop for a message that kills the process before the consumer can record
+    anything (RabbitMQ 3.10 counts N+1 deliveries for a limit of N: STACK.md).
     """
     dlq = await channel.declare_queue(
         dead_letter_queue_name(name), durable=True, arguments={"x-queue-type": "quorum"}
@@ -83,8 +89,7 @@ async def declare_consumer_queue(
         durable=True,
         arguments={
             "x-queue-type": "quorum",
-            # RabbitMQ 3.10 counts N+1 deliveries for a limit of N (STACK.md).
-            "x-delivery-limit": delivery_limit + 2,
+            "x-delivery-limit": BROKER_DELIVERY_LIMIT,
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
             "x-dead-letter-routing-key": dead_letter_queue_name(name),
         },
