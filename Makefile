@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo down test test-fast lint trace status
+.PHONY: setup demo down test test-fast lint trace status bench-faces bench-enrollment
 
 setup:  ## install and start what is missing (servers, virtualenv)
 	@bash deploy/bootstrap.sh
@@ -29,3 +29,9 @@ lint:
 
 trace:  ## make trace ID=<trace id>: print the span tree of one trace
 	@$(PY) -m shared.tracetree $(ID)
+
+bench-faces:  ## face verifications/s per process and per core, and accuracy on ../shared/data/faces
+	@$(PY) -m bench.faces
+
+bench-enrollment:  ## import rows/s, registration p50/p99 vs plain INSERT, dedupe p99 (ARGS="--province-size 20000000")
+	@$(PY) -m bench.enrollment $(ARGS)

@@ -25,6 +25,9 @@ AUDIENCE = "xueji"
 
 
 class Role(StrEnum):
+    # The Ministry of Education's records office: arbitrates cross-province problem records
+    # (seed 002 跨省问题学籍: "需要教育部仲裁") and sees every province's cases it may decide.
+    MINISTRY = "ministry"
     PROVINCE = "province"
     CITY = "city"
     COUNTY = "county"

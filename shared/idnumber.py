@@ -130,6 +130,7 @@ def _region_db() -> numdb.NumDB:
     return numdb.get("cn/loc")
 
 
+@functools.lru_cache(maxsize=8192)  # ~0.6 ms per numdb lookup; a province has a few thousand codes
 def _region_known(region_code: str) -> bool:
     """True when the code appears in the GB/T 2260 table, current or historical."""
     parts = _region_db().info(region_code)
@@ -206,3 +207,11 @@ def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
 
     sex: Sex = "M" if int(number[16]) % 2 == 1 else "F"
     return ResidentId(number=number, region_code=region_code, birth_date=birth, sex=sex, legacy_15=legacy)
+
+
+def mask_student_number(number: str) -> str:
+    """A formal student number is "G" + the ID number, so it is shown masked like the ID itself
+    (G4114**********1234); temporary "L" numbers embed no personal data and are shown whole."""
+    if number.startswith("G"):
+        return "G" + mask_id_number(number[1:])
+    return number

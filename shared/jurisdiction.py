@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import QueryableAttribute
 
 from shared.auth import Principal, Role
@@ -28,6 +28,7 @@ class OrgColumns:
 def jurisdiction_level(principal: Principal) -> str:
     """The lineage level a role is bounded by: province sees its province, a county its county…"""
     return {
+        Role.MINISTRY: "ministry",
         Role.PROVINCE: "province",
         Role.CITY: "city",
         Role.COUNTY: "county",
@@ -42,6 +43,8 @@ def may_see(principal: Principal, lineage: Mapping[str, str | None]) -> bool:
     """The same rule as ``jurisdiction_filter`` over plain values (for rows already in hand,
     e.g. an event's payload)."""
     level = jurisdiction_level(principal)
+    if level == "ministry":
+        return True
     if level == "counselor":
         return lineage.get("counselor") == principal.account_id
     if level == "student":
@@ -51,6 +54,10 @@ def may_see(principal: Principal, lineage: Mapping[str, str | None]) -> bool:
 
 def jurisdiction_filter(principal: Principal, columns: OrgColumns) -> ColumnElement[bool]:
     level = jurisdiction_level(principal)
+    if level == "ministry":
+        # Above every province: what a ministry account may *do* is decided per route
+        # (it arbitrates cross-province problem records, nothing else).
+        return true()
     if level == "counselor":
         counselor: QueryableAttribute[Any] | None = columns.counselor
         return false() if counselor is None else counselor == principal.account_id

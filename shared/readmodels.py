@@ -21,7 +21,14 @@ from shared.bus.consumer import Subscriptions
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events import EventEnvelope
 from shared.events.common import StudentSummary
-from shared.events.enrollment import StudentRegistered, StudentTransferredIn, StudentTransferredOut
+from shared.events.enrollment import (
+    StudentKeyDataChanged,
+    StudentRegistered,
+    StudentStatusChanged,
+    StudentTransferredIn,
+    StudentTransferredOut,
+)
+from shared.idnumber import mask_student_number
 from shared.jurisdiction import OrgColumns, jurisdiction_filter
 from shared.problems import not_found
 from shared.service import Context
@@ -114,13 +121,23 @@ def keep_student_view(subscriptions: Subscriptions, model: type[StudentViewMixin
     """Subscribe a service to the enrollment events that keep its ``student_view`` current."""
 
     async def when_student_changed_keep_view(
-        event: StudentRegistered | StudentTransferredIn | StudentTransferredOut,
+        event: StudentRegistered
+        | StudentTransferredIn
+        | StudentTransferredOut
+        | StudentStatusChanged
+        | StudentKeyDataChanged,
         meta: EventEnvelope,
         uow: UnitOfWork,
     ) -> None:
         await upsert_student_view(uow.session, model, event.student)
 
-    for event_type in (StudentRegistered, StudentTransferredIn, StudentTransferredOut):
+    for event_type in (
+        StudentRegistered,
+        StudentTransferredIn,
+        StudentTransferredOut,
+        StudentStatusChanged,
+        StudentKeyDataChanged,
+    ):
         subscriptions.on(event_type)(when_student_changed_keep_view)
 
 
@@ -141,7 +158,7 @@ def student_view_router(model: type[StudentViewMixin], *, tag: str) -> APIRouter
             raise not_found(f"student {student_id}")
         return {
             "student_id": row.student_id,
-            "student_number": row.student_number,
+            "student_number": mask_student_number(row.student_number),
             "name": row.name,
             "id_number_masked": row.id_number_masked,
             "province_code": row.province_code,

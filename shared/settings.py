@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     population_registry_file: Path | None = Field(None, description="enrollment: JSON/CSV name+ID pairs")
     # Enrollment: the key every partner province shares for HMAC digests of ID numbers (查重).
     dedupe_hmac_key_file: Path | None = Field(None, description="enrollment: shared HMAC key for ID digests")
+    import_batch_rows: int = Field(500, ge=1, le=5000, description="enrollment: import rows per transaction")
 
     @property
     def sync_database_url(self) -> str:

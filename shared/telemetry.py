@@ -39,8 +39,15 @@ ATTR_FROM_PROVINCE = "xueji.event.from_province"
 ATTR_STUDENT_ID = "xueji.student.id"
 ATTR_TRANSFER_ID = "xueji.transfer.id"
 ATTR_TRANSFER_STEP = "xueji.transfer.step"
+ATTR_REVIEW_ID = "xueji.review.id"
+ATTR_CHANGE_TYPE = "xueji.review.change_type"
+ATTR_PROBLEM_RECORD_ID = "xueji.problem_record.id"
+ATTR_EXPORT_ID = "xueji.export.id"
 ATTR_ACCOUNT_ID = "xueji.account.id"
 ATTR_SIGN_IN_OUTCOME = "xueji.auth.sign_in_outcome"
+ATTR_FACE_OUTCOME = "xueji.face.outcome"
+ATTR_CHECK_IN_ID = "xueji.checkin.id"
+ATTR_IMPORT_ID = "xueji.enrollment.import_id"
 
 
 @contextmanager

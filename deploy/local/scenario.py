@@ -27,7 +27,7 @@ import httpx
 
 from deploy.local.class_workbook import demo_workbook
 from deploy.local.layout import Deployment
-from shared.idnumber import make_resident_id
+from shared.idnumber import make_resident_id, mask_student_number
 
 WAIT_SECONDS = 60.0
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -168,7 +168,10 @@ class Scenario:
             expect=201,
         ).json()
         student_id = registered.get("id") or registered["student_id"]
-        student_number = registered["student_number"]
+        # A formal number is "G" + the ID number and is shown masked; the registrar applying in
+        # 41 copies it from the student's papers, which the scenario knows.
+        shown = registered["student_number"]
+        student_number = "G" + id_number if shown.startswith("G") else shown
         self.log(f"   student {student_id}, ID {registered.get('id_number_masked')}")
 
         for service in ("checkin", "certificates"):
@@ -266,7 +269,7 @@ class Scenario:
         report = {
             "class_import": imported,
             "student_id": student_id,
-            "student_number_masked": f"{student_number[:5]}…{student_number[-4:]}",
+            "student_number_masked": mask_student_number(student_number),
             "transfer_id": transfer_id,
             "transfer_trace_id": transfer_trace_id,
             "final_approval_trace_id": move_trace_id,
@@ -274,7 +277,8 @@ class Scenario:
                 "transfer": {destination: final_dest["state"], origin: final_origin["state"]},
                 "enrollment": {destination: in_destination.get("status"), origin: in_origin.get("status")},
                 "read_models": read_models,
-                "same_student_number": in_destination.get("student_number") == student_number,
+                "same_student_number": in_destination.get("student_number")
+                == mask_student_number(student_number),
             },
             "timeline": {
                 destination: final_dest.get("timeline", []),

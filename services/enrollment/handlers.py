@@ -16,6 +16,8 @@ from uuid import UUID
 from opentelemetry import trace
 from sqlalchemy import or_, select
 
+from services.enrollment.dedupe import active_student_by_digest, id_digest
+from services.enrollment.domain.duplicates import later_registered_acts_first
 from services.enrollment.domain.registration import names_match, resident_id_in_number
 from services.enrollment.domain.student_state import (
     RELEASED_STATES,
@@ -26,13 +28,17 @@ from services.enrollment.domain.student_state import (
 )
 from services.enrollment.domain.transfer_checks import ClassHere, SchoolHere, destination_check, origin_check
 from services.enrollment.models import School, SchoolClass, Student, StudentHistory
+from services.enrollment.problems import open_problem_record
 from services.enrollment.records import history_entry, history_of, school_name, summary_of
+from services.enrollment.registering import RegistrationDeps, today_in_china
 from shared.bus.consumer import Subscriptions
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events import EventEnvelope
 from shared.events.common import HistoryEntry
 from shared.events.enrollment import (
     DestinationChecked,
+    DuplicateFound,
+    IdDigestAnnounced,
     OriginChecked,
     RecordReleased,
     StudentTransferredIn,
@@ -255,6 +261,9 @@ async def when_record_released_admit_student(
         student.study_length = event.study_length
         student.study_form = event.study_form
         student.frozen = False
+        deps: RegistrationDeps | None = HANDLER_DEPS.get("registration")
+        if deps is not None and deps.digest_key is not None and event.id_number:
+            student.id_digest = id_digest(deps.digest_key, event.id_type, event.id_number)
         await session.flush()
         for entry in event.history:
             if _key(entry) not in known:
@@ -295,3 +304,101 @@ def _history_columns(entry: HistoryEntry) -> dict[str, object]:
         "action": entry.action,
         "detail": entry.detail,
     }
+
+
+# --- Cross-province duplicate check (dedupe.py) -------------------------------------------------
+# Handlers get no service context; registration's dependencies (the digest key, the calendar)
+# are handed over at start by ``bind_handler_deps``.
+HANDLER_DEPS: dict[str, RegistrationDeps] = {}
+
+
+def bind_handler_deps(deps: RegistrationDeps) -> None:
+    HANDLER_DEPS["registration"] = deps
+
+
+def _duplicate_detail(partner: str) -> str:
+    return f"跨省重复学籍：省份 {partner} 有同一证件号码的在籍学籍（按密钥摘要比对发现）"
+
+
+@subscriptions.on_partner(IdDigestAnnounced)
+async def when_id_digest_announced_check_duplicate(
+    event: IdDigestAnnounced, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    """A partner registered someone: if we hold an active record with that digest, both sides
+    open a problem record — ours here, theirs on our ``DuplicateFound``."""
+    deps = HANDLER_DEPS["registration"]
+    student = await active_student_by_digest(uow.session, event.digest)
+    if student is None:
+        return
+    with tracer.start_as_current_span("cross-province duplicate", attributes={ATTR_STUDENT_ID: student.id}):
+        await open_problem_record(
+            uow.session,
+            kind="duplicate_id",
+            student=student,
+            detail=_duplicate_detail(meta.province),
+            acting_side=later_registered_acts_first(
+                student.created_at, event.registered_at, here=student.province_code, there=meta.province
+            ),
+            today=today_in_china(),
+            calendar=deps.calendar,
+            counterpart_province=meta.province,
+            counterpart_ref=event.student_id,
+            id_digest=event.digest,
+        )
+        uow.emit(
+            DuplicateFound(
+                digest=event.digest,
+                announced_student_id=event.student_id,
+                holder_student_id=student.id,
+                holder_registered_at=student.created_at,
+            ),
+            subject=event.student_id,
+            to_province=meta.province,
+        )
+
+
+@subscriptions.on_partner(DuplicateFound)
+async def when_duplicate_found_open_problem_record(
+    event: DuplicateFound, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    deps = HANDLER_DEPS["registration"]
+    student = await uow.session.get(Student, event.announced_student_id)
+    if student is None or student.id_digest != event.digest:
+        # Not ours, or not the record the digest was announced for: a partner cannot make us
+        # open a case about a student of our choosing.
+        log.warning("duplicate answer from %s names no matching record here", meta.province)
+        return
+    await open_problem_record(
+        uow.session,
+        kind="duplicate_id",
+        student=student,
+        detail=_duplicate_detail(meta.province),
+        acting_side=later_registered_acts_first(
+            student.created_at, event.holder_registered_at, here=student.province_code, there=meta.province
+        ),
+        today=today_in_china(),
+        calendar=deps.calendar,
+        counterpart_province=meta.province,
+        counterpart_ref=event.holder_student_id,
+        id_digest=event.digest,
+    )
+
+
+# --- Problem records across provinces (problem_sync.py) -----------------------------------------
+# Imported here rather than at the top so this block stays an append to the module.
+from services.enrollment.problem_sync import follow_partner_act, follow_partner_arbitration  # noqa: E402
+from shared.events.enrollment import ProblemRecordActed, ProblemRecordArbitrated  # noqa: E402
+
+
+@subscriptions.on_partner(ProblemRecordActed)
+async def when_problem_record_acted_follow_partner(
+    event: ProblemRecordActed, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    await follow_partner_act(uow, event, meta.province)
+
+
+@subscriptions.on_partner(ProblemRecordArbitrated)
+async def when_problem_record_arbitrated_follow_partner(
+    event: ProblemRecordArbitrated, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    await follow_partner_arbitration(uow, event, meta.province)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.models import School, SchoolClass, Student, StudentHistory
 from shared.events.common import HistoryEntry, IdType, Lineage, StudentStatus, StudentSummary, StudyForm
-from shared.idnumber import mask_id_number
+from shared.idnumber import mask_id_number, mask_student_number
 
 
 class ClassRef(BaseModel):
@@ -99,7 +99,8 @@ def view_of(
 ) -> StudentView:
     return StudentView(
         id=student.id,
-        student_number=student.student_number,
+        # A formal number is "G" + the ID number: masked like the ID itself.
+        student_number=mask_student_number(student.student_number),
         name=student.name,
         sex=student.sex,
         birth_date=student.birth_date,

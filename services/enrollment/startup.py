@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from services.enrollment.imports.worker import start_registration
 from services.enrollment.seeding import seed_org_tree
 from shared.calendar_store import ensure_calendar
 from shared.service import ServiceContext
@@ -17,3 +18,5 @@ async def on_start(ctx: ServiceContext) -> None:
         # Deadlines (problem records, reviews) are counted in the province's working days.
         ctx.extras["calendar"] = await ensure_calendar(session, datetime.now(CHINA).date())
     await seed_org_tree(ctx)
+    # Registration's dependencies (population registry, digest key) and the import worker.
+    await start_registration(ctx)

@@ -19,6 +19,7 @@ from services.transfer.domain.cross_province_transfer import (
 )
 from services.transfer.models import TransferCase, TransferStep
 from shared.events.common import StudentSummary
+from shared.idnumber import mask_student_number
 from shared.problems import Problem
 
 
@@ -92,7 +93,7 @@ def case_view(case: TransferCase, steps: list[TransferStep]) -> CaseView:
         reason=case.reason,
         origin_check_reasons=case.origin_check_reasons or [],
         dest_check_reasons=case.dest_check_reasons or [],
-        student_summary=StudentSummary.model_validate(case.student_summary) if case.student_summary else None,
+        student_summary=_masked_summary(case.student_summary),
         timeline=[
             StepView(
                 seq=step.seq,
@@ -112,7 +113,14 @@ def case_view(case: TransferCase, steps: list[TransferStep]) -> CaseView:
     )
 
 
-_DERIVED = frozenset({"state", "state_label", "pending_level"})
+_DERIVED = frozenset({"student_number", "state", "state_label", "pending_level"})
+
+
+def _masked_summary(stored: dict[str, Any] | None) -> StudentSummary | None:
+    if not stored:
+        return None
+    summary = StudentSummary.model_validate(stored)
+    return summary.model_copy(update={"student_number": mask_student_number(summary.student_number)})
 
 
 def _summary_fields(case: TransferCase) -> dict[str, Any]:
@@ -121,6 +129,7 @@ def _summary_fields(case: TransferCase) -> dict[str, Any]:
     return {
         # Every other field of the summary is a column of the same name.
         **{name: getattr(case, name) for name in CaseSummaryView.model_fields if name not in _DERIVED},
+        "student_number": mask_student_number(case.student_number),
         "state": state,
         "state_label": STATE_LABELS[state],
         "pending_level": pending.value if pending is not None else None,

@@ -23,6 +23,7 @@ StudentStatus = Literal[
     "dead",
     "suspected_dropout",
     "dropout",
+    "abroad",  # 出境 (issue 3 status changes); added value, consumers store it as text
 ]
 
 
@@ -48,6 +49,9 @@ class StudentSummary(BaseModel):
     sex: Literal["M", "F"] | None
     birth_date: date | None
     id_number_masked: str
+    # HMAC-SHA256 of the full ID number under the province's key, hex (DESIGN.md: ID numbers are
+    # matched by keyed hash). Lets identity check a student's activation without the number.
+    id_number_digest: str | None = None
     lineage: Lineage
     school_name: str
     class_id: str | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import Field
@@ -111,3 +111,162 @@ class RecordReleased(EventPayload):
     history: list[HistoryEntry]
     destination: Lineage
     destination_class_id: str | None
+
+
+class IdDigestAnnounced(EventPayload):
+    """To every partner province when a student registers: the keyed hash of the ID number
+    (dedupe.py), never the number, so the partner can find a record it holds for the same ID."""
+
+    event_type = "enrollment.id_digest.announced"
+
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    student_id: str
+    registered_at: datetime
+
+
+class DuplicateFound(EventPayload):
+    """The answer of a partner province that holds an active record with an announced digest:
+    both sides open a problem record (DOMAIN.md "Problem records")."""
+
+    event_type = "enrollment.duplicate.found"
+
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    announced_student_id: str = Field(description="the record of the province that announced")
+    holder_student_id: str = Field(description="the record the answering province holds")
+    holder_registered_at: datetime
+
+
+# --- Issue 3: organisation data, reviews, status and key-data changes, filing -------------------
+
+
+class SchoolChanged(EventPayload):
+    """The province changed a school's name, type, stage or supervising bureau."""
+
+    event_type = "enrollment.school.changed"
+
+    lineage: Lineage
+    name: str
+    school_type: str
+    stage: str | None = None
+    supervisor_code: str | None = None
+
+
+class CampusChanged(EventPayload):
+    """A campus's name or boundary changed: check-in fences follow it."""
+
+    event_type = "enrollment.campus.changed"
+
+    campus_id: str
+    school_code: str
+    name: str
+    crs: Literal["WGS-84", "GCJ-02"]
+    boundary: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon")
+
+
+class QualificationFiled(EventPayload):
+    """An enrolment qualification (招生资质): the school may enrol this major in this year."""
+
+    event_type = "enrollment.qualification.filed"
+
+    school_code: str
+    major_code: str
+    year: int
+
+
+class ReviewStepOverdue(EventPayload):
+    """A review step passed its 10-working-day deadline; flagged to the level above."""
+
+    event_type = "enrollment.review.overdue"
+
+    review_id: str
+    business_type: str
+    lineage: Lineage
+    level: str
+    superior_level: str
+    due_on: date
+
+
+class ReviewDecided(EventPayload):
+    """A review item was approved by its last level or returned to the registrar."""
+
+    event_type = "enrollment.review.decided"
+
+    review_id: str
+    business_type: str
+    lineage: Lineage
+    outcome: Literal["approved", "returned"]
+    level: str
+    student_id: str | None = None
+
+
+class StudentStatusChanged(EventPayload):
+    """A status change (学籍异动) was approved and applied; ``student`` is the record after it."""
+
+    event_type = "enrollment.student.status_changed"
+
+    student: StudentSummary
+    change_type: str
+    from_status: str
+    review_id: str
+
+
+class StudentKeyDataChanged(EventPayload):
+    """A key-data change was approved and applied (names of the fields, never their values)."""
+
+    event_type = "enrollment.student.key_data_changed"
+
+    student: StudentSummary
+    fields: list[str]
+    review_id: str
+
+
+class IntakeFiled(EventPayload):
+    """A school's intake was filed (备案) with the province."""
+
+    event_type = "enrollment.intake.filed"
+
+    filing_id: str
+    lineage: Lineage
+    intake_year: int
+    season: Literal["autumn", "spring"]
+    filed_student_ids: list[str]
+
+
+# --- Issue 3: problem records (问题学籍) ----------------------------------------------------------
+
+
+class ProblemRecordUpdated(EventPayload):
+    """A problem record of this province moved (acted on, arbitrated, confirmed or resolved)."""
+
+    event_type = "enrollment.problem_record.updated"
+
+    problem_record_id: str
+    kind: str
+    student_id: str
+    lineage: Lineage
+    state: str
+    resolution: str | None = None
+
+
+class ProblemRecordActed(EventPayload):
+    """To the partner province of a cross-province case: one side changed, gave evidence or
+    deleted. Both copies run the same state machine; the case is found by the ID digest."""
+
+    event_type = "enrollment.problem_record.acted"
+
+    kind: str
+    id_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    side: Literal["first", "second"]
+    choice: Literal["change", "evidence", "delete"]
+    student_id: str = Field(description="the acting province's record")
+
+
+class ProblemRecordArbitrated(EventPayload):
+    """To the partner province: the ministry decided a cross-province case both sides evidenced."""
+
+    event_type = "enrollment.problem_record.arbitrated"
+
+    kind: str
+    id_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    winner_province: str = Field(pattern=r"^[0-9]{2}$")
+    opinion: str = ""

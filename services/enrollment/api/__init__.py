@@ -4,6 +4,35 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.enrollment.api import students
+from services.enrollment.api import (
+    audit,
+    exports,
+    filing,
+    indicators,
+    key_data,
+    no_id_students,
+    orgs,
+    problems,
+    queries,
+    registrations,
+    reviews,
+    status_changes,
+    students,
+)
 
-ROUTERS: list[APIRouter] = [students.router]
+# queries first: its /students/search must win over students' /students/{student_id}.
+ROUTERS: list[APIRouter] = [
+    queries.router,
+    students.router,
+    registrations.router,
+    problems.router,
+    exports.router,
+    indicators.router,
+    audit.router,
+    orgs.router,
+    reviews.router,
+    no_id_students.router,
+    status_changes.router,
+    key_data.router,
+    filing.router,
+]

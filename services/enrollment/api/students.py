@@ -2,35 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from uuid6 import uuid7
 
-from services.enrollment.domain.registration import IdType, formal_student_number, is_registrable_id_type
-from services.enrollment.domain.student_state import RELEASED_STATES, StudentState
-from services.enrollment.models import (
-    STUDENT_ID_NUMBER_ACTIVE,
-    STUDENT_NUMBER_UNIQUE,
-    STUDENT_ORG,
-    School,
-    SchoolClass,
-    Student,
-    StudentHistory,
+from services.enrollment.dedupe import registered_here
+from services.enrollment.domain.registration import (
+    Candidate,
+    IdType,
+    RuleViolation,
+    Sex,
+    is_registrable_id_type,
+    needs_identity_check,
+    normalised_id_number,
+    validate_registration,
 )
-from services.enrollment.records import StudentList, StudentView, student_views, summary_of, view_of
+from services.enrollment.domain.study_length import EntryRoute
+from services.enrollment.models import STUDENT_ID_NUMBER_ACTIVE, STUDENT_NUMBER_UNIQUE, STUDENT_ORG, Student
+from services.enrollment.records import StudentList, StudentView, student_views, view_of
+from services.enrollment.registering import (
+    class_and_offer,
+    deps_of,
+    identity_verdict,
+    today_in_china,
+    write_registration,
+)
 from shared.auth import CurrentPrincipal, Role, require_role
 from shared.events.common import StudyForm
-from shared.events.enrollment import StudentRegistered
-from shared.idnumber import InvalidIdNumber, ResidentId, parse_resident_id
 from shared.jurisdiction import jurisdiction_filter
-from shared.problems import Problem, field_problem, not_found
+from shared.problems import FieldIssue, Problem, field_problem, not_found
 from shared.service import Context
 from shared.telemetry import ATTR_STUDENT_ID
 
@@ -56,6 +60,12 @@ class RegisterStudent(BaseModel):
     class_id: str = Field(min_length=1, max_length=40)
     study_length: float = Field(3, ge=1, le=6, multiple_of=0.5, description="学制, years")
     study_form: StudyForm = "full_time"
+    entry_route: EntryRoute = Field("junior_high_graduate", description="入学方式 (seed 004 art. 10)")
+    major_code: str | None = Field(None, max_length=20, description="default: the class's major")
+    sex: Sex | None = Field(None, description="required for non-resident IDs; checked against a resident ID")
+    birth_date: date | None = Field(
+        None, description="required for non-resident IDs; checked against a resident ID"
+    )
 
     @field_validator("study_length", mode="before")
     @classmethod
@@ -65,15 +75,39 @@ class RegisterStudent(BaseModel):
             raise ValueError("study_length must be a number of years, not a boolean")
         return value
 
+    def candidate(self) -> Candidate:
+        return Candidate(
+            name=self.name,
+            id_type=self.id_type,
+            id_number=self.id_number,
+            study_length=self.study_length,
+            study_form=self.study_form,
+            entry_route=self.entry_route,
+            sex=self.sex,
+            birth_date=self.birth_date,
+            major_code=self.major_code,
+        )
+
 
 def already_registered() -> Problem:
     # Says nothing about where the student is registered: the caller may not see that record.
     return Problem(
         409,
         "Already registered",
-        title_zh="该身份证号已在本省注册学籍",
+        title_zh="该证件号码已在本省注册学籍",
         slug="already-registered",
         detail="a student with this ID number is already registered in this province",
+    )
+
+
+def rule_problems(violations: list[RuleViolation]) -> Problem:
+    """Every broken registration rule at once, each naming its field (RFC 9457, zh + en)."""
+    return Problem(
+        422,
+        "Invalid field",
+        slug="invalid-field",
+        detail="; ".join(f"{v.field}: {v.reason_en}" for v in violations),
+        errors=[FieldIssue(v.field, v.reason_en, v.reason_zh) for v in violations],
     )
 
 
@@ -95,26 +129,36 @@ async def register_student(
     if not is_registrable_id_type(body.id_type):
         raise field_problem(
             "id_type",
-            "only resident ID (resident_id) students can be registered so far: single entry with "
-            "guardian evidence for other ID types is not built yet",
-            "目前仅支持居民身份证学生注册：其他证件类型需监护人佐证的单个录入功能尚未开放",
+            "students without an ID are registered with guardian evidence through the no-ID "
+            "registration, not here",
+            "无证件学生须通过无证件学生登记（监护人证件及佐证材料）办理，不能在此注册",
         )
-    try:
-        resident_id = parse_resident_id(body.id_number)
-    except InvalidIdNumber as exc:
-        raise field_problem("id_number", exc.message_en, exc.message_zh) from None
-
+    deps = deps_of(ctx)
+    # One session for the whole request (one pool checkout). The duplicate check comes first:
+    # a registered ID is refused after a single indexed lookup, before any other work.
     async with ctx.uow() as uow:
-        found = await _class_of_school(uow.session, body.class_id, principal.org)
+        known_number = normalised_id_number(body.id_type, body.id_number)
+        if known_number is not None and await registered_here(uow.session, [known_number]):
+            raise already_registered()
+        found = await class_and_offer(uow.session, body.class_id, principal.org, body.major_code)
         if found is None:
             raise field_problem("class_id", "no such class in your school", "本校没有该班级")
-        klass, school = found
-        if await _is_registered(uow.session, resident_id):
-            raise already_registered()
-        student, history = _new_record(body, resident_id, klass, school, province=ctx.settings.province)
-        with tracer.start_as_current_span("register student", attributes={ATTR_STUDENT_ID: student.id}):
-            uow.session.add_all([student, history])
-            uow.emit(StudentRegistered(student=summary_of(student, school.name)), subject=student.id)
+        klass, school, offer = found
+        checked = validate_registration(body.candidate(), offer, today=today_in_china())
+        if isinstance(checked, list):
+            raise rule_problems(checked)
+        if deps.registry.remote and needs_identity_check(checked.id_type):
+            # Only reads so far: end that transaction rather than keep it open while a remote
+            # registry answers (up to its timeout); the unique index still guards the insert.
+            # Detached first: a rollback would expire the class and school we still read.
+            uow.session.expunge_all()
+            await uow.session.rollback()
+        verdict = await identity_verdict(deps.registry, checked)
+        with tracer.start_as_current_span("register student") as span:
+            student, history = await write_registration(
+                uow, checked, klass=klass, school=school, verdict=verdict, deps=deps, source="单个新增"
+            )
+            span.set_attribute(ATTR_STUDENT_ID, student.id)
             try:
                 await uow.commit()
             except IntegrityError as exc:
@@ -124,67 +168,6 @@ async def register_student(
                 raise
     response.headers["Location"] = f"/api/v1/students/{student.id}"
     return view_of(student, school.name, klass, [history])
-
-
-async def _class_of_school(
-    session: AsyncSession, class_id: str, school_code: str
-) -> tuple[SchoolClass, School] | None:
-    found = (
-        await session.execute(
-            select(SchoolClass, School)
-            .join(School, School.code == SchoolClass.school_code)
-            .where(SchoolClass.id == class_id, SchoolClass.school_code == school_code)
-        )
-    ).first()
-    return (found[0], found[1]) if found else None
-
-
-async def _is_registered(session: AsyncSession, resident_id: ResidentId) -> bool:
-    """查重 inside the province: the ID studies here, or its formal number is taken (a record
-    released to another province keeps its number)."""
-    found = await session.scalar(
-        select(Student.id).where(
-            or_(
-                Student.student_number == formal_student_number(resident_id.number),
-                (Student.id_number == resident_id.number)
-                & Student.status.not_in([s.value for s in RELEASED_STATES]),
-            )
-        )
-    )
-    return found is not None
-
-
-def _new_record(
-    body: RegisterStudent, resident_id: ResidentId, klass: SchoolClass, school: School, *, province: str
-) -> tuple[Student, StudentHistory]:
-    student = Student(
-        id=str(uuid7()),
-        student_number=formal_student_number(resident_id.number),
-        name=body.name,
-        sex=resident_id.sex,  # sex and birth date come from the ID, never from the form
-        birth_date=resident_id.birth_date,
-        id_type=body.id_type,
-        id_number=resident_id.number,
-        province_code=school.province_code,
-        city_code=school.city_code,
-        county_code=school.county_code,
-        school_code=school.code,
-        class_id=klass.id,
-        major_code=klass.major_code,
-        grade=klass.grade,
-        study_length=body.study_length,
-        study_form=body.study_form,
-        status=StudentState.IN_SCHOOL.value,
-        frozen=False,
-    )
-    history = StudentHistory(
-        student_id=student.id,
-        at=datetime.now(UTC),
-        province=province,
-        action="registered",
-        detail=f"注册学籍：{school.name} {klass.name}",
-    )
-    return student, history
 
 
 @router.get(

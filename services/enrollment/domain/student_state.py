@@ -1,7 +1,8 @@
 """A student record's status (DOMAIN.md "Student record", "Status changes") as one transition table.
 
-Only the moves the walking skeleton needs are in the table so far; status changes (休学, 复学,
-退学 …, issue 3) add rows here rather than ``if status == …`` checks elsewhere.
+Transfers and every status change (学籍异动: 休学, 复学, 退学 …) are rows of one table, rather
+than ``if status == …`` checks elsewhere; ``domain/status_change.py`` adds the rules a row
+cannot say (not in the graduating year, back to full-time needs the province).
 """
 
 from __future__ import annotations
@@ -24,11 +25,26 @@ class StudentState(StrEnum):
     DEAD = "dead"  # 死亡
     SUSPECTED_DROPOUT = "suspected_dropout"  # 疑似辍学
     DROPOUT = "dropout"  # 辍学
+    ABROAD = "abroad"  # 出境 (seed 002: a student abroad keeps the record and may return)
 
 
 class StudentAction(StrEnum):
     TRANSFER_OUT = "transfer_out"  # 自动调档: the origin releases the record
     TRANSFER_BACK_IN = "transfer_back_in"  # a student who once left this province comes back
+    # 学籍异动 (DOMAIN.md "Status changes"); the ones that keep the status still need a row, so
+    # the table alone says from which statuses each change may be made.
+    REPEAT_YEAR = "repeat_year"  # 留级
+    CHANGE_MAJOR = "change_major"  # 转专业
+    CHANGE_STUDY_FORM = "change_study_form"  # 转学习形式
+    SKIP_GRADE = "skip_grade"  # 跳级
+    SUSPEND = "suspend"  # 休学
+    RESUME = "resume"  # 复学
+    WITHDRAW = "withdraw"  # 退学
+    RESTORE = "restore"  # 恢复学籍
+    DEREGISTER = "deregister"  # 注销
+    DIE = "die"  # 死亡
+    GO_ABROAD = "go_abroad"  # 出境
+    RETURN_FROM_ABROAD = "return_from_abroad"  # 入境复学
 
 
 class TransitionNotAllowed(Exception):
@@ -41,9 +57,32 @@ class TransitionNotAllowed(Exception):
 # (from, action) -> to. Cross-province transfer out: seed 002 also allows students who left,
 # went abroad, withdrew, were expelled or finished primary; the skeleton allows only 在校 until
 # those statuses are reachable (issue 3).
+_S = StudentState
+_A = StudentAction
+# Statuses a student still belongs to the school in (the record is live, not ended).
+_LIVE = (_S.IN_SCHOOL, _S.ON_LEAVE, _S.SUSPENDED, _S.SUSPECTED_DROPOUT, _S.DROPOUT, _S.ABROAD, _S.WITHDRAWN)
 _TRANSITIONS: dict[tuple[StudentState, StudentAction], StudentState] = {
-    (StudentState.IN_SCHOOL, StudentAction.TRANSFER_OUT): StudentState.TRANSFERRED_OUT,
-    (StudentState.TRANSFERRED_OUT, StudentAction.TRANSFER_BACK_IN): StudentState.IN_SCHOOL,
+    (_S.IN_SCHOOL, _A.TRANSFER_OUT): _S.TRANSFERRED_OUT,
+    (_S.TRANSFERRED_OUT, _A.TRANSFER_BACK_IN): _S.IN_SCHOOL,
+    # Changes of the course of study: only a student who studies (在校) may make them.
+    (_S.IN_SCHOOL, _A.REPEAT_YEAR): _S.IN_SCHOOL,
+    (_S.IN_SCHOOL, _A.CHANGE_MAJOR): _S.IN_SCHOOL,
+    (_S.IN_SCHOOL, _A.CHANGE_STUDY_FORM): _S.IN_SCHOOL,
+    (_S.IN_SCHOOL, _A.SKIP_GRADE): _S.IN_SCHOOL,
+    # 休学: also from leave (more than 15 days, DOMAIN.md "Registration rounds") and from the
+    # check-in consequences (suspected dropout).
+    (_S.IN_SCHOOL, _A.SUSPEND): _S.SUSPENDED,
+    (_S.ON_LEAVE, _A.SUSPEND): _S.SUSPENDED,
+    (_S.SUSPECTED_DROPOUT, _A.SUSPEND): _S.SUSPENDED,
+    (_S.SUSPENDED, _A.RESUME): _S.IN_SCHOOL,
+    **{(s, _A.WITHDRAW): _S.WITHDRAWN for s in _LIVE if s is not _S.WITHDRAWN},
+    (_S.WITHDRAWN, _A.RESTORE): _S.IN_SCHOOL,
+    (_S.DROPOUT, _A.RESTORE): _S.IN_SCHOOL,
+    **{(s, _A.DEREGISTER): _S.DEREGISTERED for s in _LIVE},
+    **{(s, _A.DIE): _S.DEAD for s in _LIVE},
+    (_S.IN_SCHOOL, _A.GO_ABROAD): _S.ABROAD,
+    (_S.SUSPENDED, _A.GO_ABROAD): _S.ABROAD,
+    (_S.ABROAD, _A.RETURN_FROM_ABROAD): _S.IN_SCHOOL,
 }
 
 # Statuses whose record is frozen: readable, but nothing changes it here any more.
@@ -59,6 +98,10 @@ def transition(state: StudentState, action: StudentAction) -> StudentState:
         return _TRANSITIONS[(state, action)]
     except KeyError:
         raise TransitionNotAllowed(state, action) from None
+
+
+def allowed_actions(state: StudentState) -> frozenset[StudentAction]:
+    return frozenset(action for (source, action) in _TRANSITIONS if source is state)
 
 
 def may_transfer_out(state: StudentState) -> bool:

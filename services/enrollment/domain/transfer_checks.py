@@ -26,6 +26,7 @@ _STATE_ZH = {
     StudentState.DEAD: "死亡",
     StudentState.SUSPECTED_DROPOUT: "疑似辍学",
     StudentState.DROPOUT: "辍学",
+    StudentState.ABROAD: "出境",
 }
 
 

@@ -54,6 +54,10 @@ class School(Base):
     province_code: Mapped[str] = mapped_column(String(2))
     city_code: Mapped[str] = mapped_column(String(4))
     county_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    # Added by 0004_workflow: the education stage the approval chains are configured by, and the
+    # supervising bureau (主管部门) when it is not the county the school sits in.
+    stage: Mapped[str] = mapped_column(String(40), server_default="secondary_vocational")
+    supervisor_code: Mapped[str | None] = mapped_column(String(6))
 
 
 class Campus(Base):
@@ -128,6 +132,9 @@ class Student(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     frozen: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # HMAC of the ID number under the key partner provinces share (dedupe.py): what the
+    # cross-province duplicate check compares, never the number itself.
+    id_digest: Mapped[str | None] = mapped_column(String(64), index=True)
 
     __table_args__ = (
         UniqueConstraint("student_number", name=STUDENT_NUMBER_UNIQUE),

@@ -22,11 +22,25 @@ async def _counts(p: Province) -> dict[str, int]:
 async def test_seed__tree_and_announcements(p41: Province) -> None:
     assert await _counts(p41) == dict(zip(ANNOUNCEMENTS, (1, 1, 2), strict=True))
     async with p41.ctx.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).select_from(Region)) == 3
-        assert await session.scalar(select(func.count()).select_from(School)) == 1
-        assert await session.scalar(select(func.count()).select_from(Campus)) == 1
-        assert await session.scalar(select(func.count()).select_from(SchoolClass)) == 2
-        years = await session.scalars(select(SchoolMajor.year).order_by(SchoolMajor.year))
+        # The session's province is shared: other tests add regions and schools of their own.
+        seeded_regions = Region.code.in_(["41", "4101", "410102"])
+        assert await session.scalar(select(func.count()).select_from(Region).where(seeded_regions)) == 3
+        seeded_school = School.code == "4141010001"
+        assert await session.scalar(select(func.count()).select_from(School).where(seeded_school)) == 1
+        assert (
+            await session.scalar(
+                select(func.count()).select_from(Campus).where(Campus.school_code == "4141010001")
+            )
+            == 1
+        )
+        # Seeded classes only: other tests of the session add classes of their own.
+        seeded = SchoolClass.id.like("class-%")
+        assert await session.scalar(select(func.count()).select_from(SchoolClass).where(seeded)) == 2
+        years = await session.scalars(
+            select(SchoolMajor.year)
+            .where(SchoolMajor.school_code == "4141010001", SchoolMajor.major_code == "710201")
+            .order_by(SchoolMajor.year)
+        )
         assert list(years) == [2024, 2025]
     [school] = await p41.outbox("enrollment.school.registered")
     data = envelope_of(school).data

@@ -193,7 +193,7 @@ async def test_release_and_admit__the_record_moves_with_its_id_number_and_histor
     view = await p41.client.get(f"/api/v1/students/{student['id']}", headers=p41.auth(Role.SCHOOL_REGISTRAR))
     assert view.status_code == 200
     moved = view.json()
-    assert moved["student_number"] == student["student_number"]
+    assert moved["student_number"] == student["student_number_shown"]  # the same number, masked
     assert moved["lineage"] == DEST.model_dump()
     assert moved["school_name"] == "郑州市信息技术中等职业学校"
     assert (moved["school_class"]["id"], moved["grade"]) == (DEST_CLASS, 2025)

@@ -33,9 +33,9 @@ def test_resident_id_in_number__not_a_formal_number(number: str) -> None:
 
 @pytest.mark.parametrize(
     ("id_type", "registrable"),
-    [("resident_id", True), ("hk_macao_taiwan", False), ("passport", False), ("none", False)],
+    [("resident_id", True), ("hk_macao_taiwan", True), ("passport", True), ("none", False)],
 )
-def test_is_registrable_id_type__resident_id_only_for_now(id_type: str, registrable: bool) -> None:
+def test_is_registrable_id_type__every_id_but_none(id_type: str, registrable: bool) -> None:
     assert is_registrable_id_type(id_type) is registrable  # type: ignore[arg-type]
 
 

@@ -11,6 +11,7 @@ from services.transfer.tests.integration.conftest import HENAN_OTHER_SCHOOL, HEN
 from services.transfer.tests.integration.support import Province, data_of, eventually
 from shared.auth import Role
 from shared.events.enrollment import DestinationChecked
+from shared.idnumber import mask_student_number
 
 pytestmark = pytest.mark.integration
 
@@ -74,10 +75,13 @@ async def test_apply__creates_the_case_and_writes_both_events(henan: Province) -
 
 
 async def test_apply__a_second_open_case_for_the_student_conflicts(henan: Province) -> None:
-    case = await apply(henan)
+    number = application()["student_number"]
+    case = await apply(henan, student_number=number)
+    # A formal number is "G" + the ID number: the case shows it masked.
+    assert case["student_number"] == mask_student_number(number) != number
     again = await henan.client.post(
         "/api/v1/transfers",
-        json=application(student_number=case["student_number"]),
+        json=application(student_number=number),
         headers=henan.headers(Role.SCHOOL_REGISTRAR, HENAN_OTHER_SCHOOL.school),
     )
     assert again.status_code == 409
@@ -183,7 +187,8 @@ async def test_reject__needs_an_opinion(henan: Province) -> None:
 
 
 async def test_cancel__by_the_applicant_then_nothing_more(henan: Province) -> None:
-    case = await apply(henan)
+    number = application()["student_number"]
+    case = await apply(henan, student_number=number)
     url = f"/api/v1/transfers/{case['id']}"
     assert (await henan.client.post(f"{url}/cancel", headers=henan.headers(*LEADER))).status_code == 403
     cancelled = await henan.client.post(
@@ -194,7 +199,7 @@ async def test_cancel__by_the_applicant_then_nothing_more(henan: Province) -> No
     again = await henan.client.post(f"{url}/cancel", headers=henan.headers(*REGISTRAR))
     assert again.status_code == 409
     # The student may apply again once the earlier case is closed.
-    await apply(henan, student_number=case["student_number"])
+    await apply(henan, student_number=number)
 
 
 async def test_queue__shows_what_the_caller_may_review(henan: Province) -> None:

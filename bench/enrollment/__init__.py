@@ -1,0 +1,1 @@
+"""``make bench-enrollment``: registration throughput and latency at province scale."""

@@ -1,0 +1,3 @@
+from bench.enrollment.bench import main
+
+main()

@@ -1,0 +1,343 @@
+"""Registration at province scale, through the real enrollment service (a separate process,
+over HTTP, on the real PostgreSQL and RabbitMQ):
+
+1. a fresh database and virtual host; the service starts, migrates and seeds Henan's tree;
+2. ``--province-size`` existing students are written with COPY (default 1,000,000);
+3. a 10,000-row class workbook is uploaded and timed until the import is done (rows/s);
+4. single registrations (POST /api/v1/students) one after another: p50/p99;
+5. the same row as a plain INSERT on the same database in the same run: the floor;
+6. the duplicate lookup at the API (a registration of an ID already there, answered 409), and
+   the in-province dedupe query alone: p99.
+
+Goals (issue 3): import of 10,000 rows < 15 s; single registration p99 < 50 ms; duplicate
+lookup p99 < 10 ms. The figures are printed as measured, never shrunk to meet them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bench.enrollment.population import copy_students
+from services.enrollment.imports.template import filled_workbook
+from shared.auth import Principal, Role, TokenIssuer
+from shared.idnumber import make_resident_id
+from shared.signing import generate_private_key_file
+from shared.testing import free_port, temporary_database, temporary_vhost
+
+REPO = Path(__file__).resolve().parents[2]
+SCHOOL = "4141010001"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_UNPUBLISHED = "SELECT count(*) FROM outbox_message WHERE published_at IS NULL"
+
+
+def _jwks_server(jwks: dict[str, Any]) -> tuple[ThreadingHTTPServer, int]:
+    """Stands in for identity: the service only fetches its JWKS."""
+    body = json.dumps(jwks).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, port
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _fmt(values: list[float]) -> str:
+    return f"p50 {_percentile(values, 0.5) * 1000:6.1f} ms   p99 {_percentile(values, 0.99) * 1000:6.1f} ms"
+
+
+class _NewIds:
+    """Fresh IDs for new students: counties the existing population does not use."""
+
+    def __init__(self, county: str) -> None:
+        self.county = county
+        self.n = 0
+
+    def next(self) -> str:
+        day, seq = divmod(self.n, 1000)
+        self.n += 1
+        return make_resident_id(
+            self.county, date(2010, 1, 1).fromordinal(date(2010, 1, 1).toordinal() + day % 240), seq
+        )
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError("the service did not become ready")
+
+
+async def _new_class(dsn: str, grade: int) -> str:
+    class_id = f"bench-{uuid.uuid4().hex[:10]}"
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(
+            "INSERT INTO school_class (id, school_code, name, grade, major_code) "
+            "VALUES ($1, $2, $3, $4, '710201')",
+            class_id, SCHOOL, class_id, grade,
+        )  # fmt: skip
+    finally:
+        await connection.close()
+    return class_id
+
+
+async def _import(
+    client: httpx.AsyncClient, dsn: str, rows: int, ids: _NewIds
+) -> tuple[float, dict[str, Any]]:
+    class_id = await _new_class(dsn, 2025)
+    content = filled_workbook(
+        "resident_id",
+        [{"姓名": "导入学生", "身份证号": ids.next(), "学制": 3, "学习形式": "全日制"} for _ in range(rows)],
+    )
+    started = time.perf_counter()
+    response = await client.post(
+        "/api/v1/registrations/imports",
+        files={"file": ("bench.xlsx", content, XLSX)},
+        data={"class_id": class_id},
+    )
+    response.raise_for_status()
+    import_id = response.json()["id"]
+    while True:
+        progress: dict[str, Any] = (await client.get(f"/api/v1/registrations/imports/{import_id}")).json()
+        if progress["status"] == "done":
+            return time.perf_counter() - started, progress
+        await asyncio.sleep(0.1)
+
+
+async def _outbox_drained(dsn: str) -> float:
+    """Latencies are taken once the relay has published the import's events: a backlog being
+    published in the same process would be measured as registration time."""
+    started = time.perf_counter()
+    connection = await asyncpg.connect(dsn)
+    try:
+        while True:
+            if not await connection.fetchval(_UNPUBLISHED):
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await connection.close()
+    return time.perf_counter() - started
+
+
+async def _gets(client: httpx.AsyncClient, path: str, n: int) -> list[float]:
+    latencies = []
+    for _ in range(n):
+        started = time.perf_counter()
+        (await client.get(path)).raise_for_status()
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+async def _singles(client: httpx.AsyncClient, n: int, ids: _NewIds, class_id: str) -> list[float]:
+    latencies = []
+    for _ in range(n):
+        body = {"name": "单个学生", "id_type": "resident_id", "id_number": ids.next(), "class_id": class_id}
+        started = time.perf_counter()
+        response = await client.post("/api/v1/students", json=body)
+        latencies.append(time.perf_counter() - started)
+        if response.status_code != 201:
+            raise RuntimeError(f"registration failed: {response.status_code} {response.text[:300]}")
+    return latencies
+
+
+async def _plain_inserts(dsn: str, n: int, ids: _NewIds, class_id: str) -> list[float]:
+    connection = await asyncpg.connect(dsn)
+    latencies = []
+    try:
+        for _ in range(n):
+            number = ids.next()
+            started = time.perf_counter()
+            await connection.execute(
+                """INSERT INTO student (id, student_number, name, sex, birth_date, id_type, id_number,
+                province_code, city_code, county_code, school_code, class_id, major_code, grade,
+                study_length, study_form, status, frozen)
+                VALUES ($1, $2, '单个学生', 'M', '2010-01-01', 'resident_id', $3, '41', '4101', '410102',
+                $4, $5, '710201', 2025, 3, 'full_time', 'in_school', false)""",
+                str(uuid.uuid4()), "G" + number, number, SCHOOL, class_id,
+            )  # fmt: skip
+            latencies.append(time.perf_counter() - started)
+    finally:
+        await connection.close()
+    return latencies
+
+
+async def _duplicates(
+    client: httpx.AsyncClient, dsn: str, n: int, class_id: str
+) -> tuple[list[float], list[float]]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        taken = [
+            r["id_number"]
+            for r in await connection.fetch("SELECT id_number FROM student ORDER BY random() LIMIT $1", n)
+        ]
+        query_latencies = []
+        for number in taken:
+            started = time.perf_counter()
+            await connection.fetch(
+                "SELECT id_number, student_number FROM student WHERE student_number = $1 "
+                "OR (id_number = $2 AND status NOT IN ('transferred_out'))",
+                "G" + number, number,
+            )  # fmt: skip
+            query_latencies.append(time.perf_counter() - started)
+    finally:
+        await connection.close()
+    api_latencies = []
+    for number in taken:
+        body = {"name": "重复学生", "id_type": "resident_id", "id_number": number, "class_id": class_id}
+        started = time.perf_counter()
+        response = await client.post("/api/v1/students", json=body)
+        api_latencies.append(time.perf_counter() - started)
+        if response.status_code not in (409, 422):
+            raise RuntimeError(
+                f"expected 409 for a duplicate, got {response.status_code}: {response.text[:300]}"
+            )
+    return api_latencies, query_latencies
+
+
+def run(province_size: int, import_rows: int, samples: int, batch_rows: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="xueji-bench-"))
+    jwt_key = Ed25519PrivateKey.generate()
+    issuer = TokenIssuer(province="41", keys={"bench": jwt_key}, current="bench")
+    jwks_server, jwks_port = _jwks_server(issuer.jwks())
+    generate_private_key_file(work / "signing.pem")
+    (work / "trust.json").write_text("{}")
+    key = secrets.token_hex(32).encode()
+    (work / "dedupe.key").write_bytes(key)
+    port = free_port()
+    with temporary_database() as database_url, temporary_vhost() as amqp_url:
+        env = {
+            **os.environ,
+            "XUEJI_PROVINCE": "41",
+            "XUEJI_DATABASE_URL": database_url,
+            "XUEJI_AMQP_URL": amqp_url,
+            "XUEJI_REDIS_PREFIX": f"xueji:bench:{uuid.uuid4().hex[:8]}:",
+            "XUEJI_IDENTITY_URL": f"http://127.0.0.1:{jwks_port}",
+            "XUEJI_HTTP_PORT": str(port),
+            "XUEJI_PARTNERS": '["37"]',
+            "XUEJI_SIGNING_KEY_FILE": str(work / "signing.pem"),
+            "XUEJI_TRUST_FILE": str(work / "trust.json"),
+            "XUEJI_SEED_FILE": str(REPO / "deploy" / "seed" / "41.json"),
+            "XUEJI_DEDUPE_HMAC_KEY_FILE": str(work / "dedupe.key"),
+            "XUEJI_TRACE_DIR": str(work / "traces"),
+            "XUEJI_IMPORT_BATCH_ROWS": str(batch_rows),
+            "PYTHONPATH": str(REPO),
+        }
+        log = work / "enrollment.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "services.enrollment"], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_ready(base, process, log)
+            token = issuer.issue(
+                Principal(
+                    account_id="bench",
+                    username="bench",
+                    role=Role.SCHOOL_REGISTRAR,
+                    org=SCHOOL,
+                    province="41",
+                )
+            )
+            dsn = database_url.replace("postgresql+asyncpg", "postgresql")
+            asyncio.run(_measure(base, token, dsn, key, province_size, import_rows, samples))
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            jwks_server.shutdown()
+
+
+async def _measure(
+    base: str, token: str, dsn: str, key: bytes, province_size: int, import_rows: int, samples: int
+) -> None:
+    print(f"province size {province_size:,}: writing the existing students with COPY …", flush=True)
+    seconds = await copy_students(
+        dsn, province_size, key=key, class_id=f"class-{SCHOOL}-2024-1", school=SCHOOL
+    )
+    print(f"  {province_size:,} students in {seconds:.1f} s", flush=True)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
+        ids = _NewIds("410183")
+        elapsed, progress = await _import(client, dsn, import_rows, ids)
+        print(
+            f"import of {import_rows:,} rows, upload → done: {elapsed:.2f} s = "
+            f"{import_rows / elapsed:,.0f} rows/s ({progress['registered']:,} registered, "
+            f"{progress['failed']:,} failed)   goal: < 15 s for 10,000",
+            flush=True,
+        )
+        drained = await _outbox_drained(dsn)
+        print(f"  the relay published the import's events {drained:.1f} s after it finished", flush=True)
+        class_id = await _new_class(dsn, 2025)
+        await _singles(client, 20, ids, class_id)  # warm-up: connections, caches
+        singles = await _singles(client, samples, ids, class_id)
+        print(f"single registration (API, {samples}):     {_fmt(singles)}   goal: p99 < 50 ms", flush=True)
+        inserts = await _plain_inserts(dsn, samples, _NewIds("410184"), class_id)
+        print(f"plain INSERT of the same row (floor):  {_fmt(inserts)}", flush=True)
+        health = await _gets(client, "/healthz", samples)
+        print(f"GET /healthz (HTTP floor of the process): {_fmt(health)}", flush=True)
+        listing = await _gets(client, "/api/v1/registrations/imports?limit=1", samples)
+        print(f"GET one import (token + one query):    {_fmt(listing)}", flush=True)
+        api, query = await _duplicates(client, dsn, samples, class_id)
+        print(f"duplicate lookup at the API (409):     {_fmt(api)}   goal: p99 < 10 ms", flush=True)
+        print(f"duplicate lookup, the query alone:     {_fmt(query)}", flush=True)
+        print(f"  (mean API registration {statistics.mean(singles) * 1000:.1f} ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--province-size", type=int, default=1_000_000, help="existing students (COPY)")
+    parser.add_argument("--import-rows", type=int, default=10_000, help="rows of the timed workbook")
+    parser.add_argument("--samples", type=int, default=300, help="requests per latency figure")
+    parser.add_argument(
+        "--import-batch-rows",
+        type=int,
+        default=500,
+        help="rows per transaction (1 = one unit of work per row)",
+    )
+    args = parser.parse_args()
+    print(f"import: {args.import_batch_rows} rows per transaction", flush=True)
+    run(args.province_size, args.import_rows, args.samples, args.import_batch_rows)

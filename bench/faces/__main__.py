@@ -1,0 +1,3 @@
+from bench.faces.bench import main
+
+main()
