@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from opentelemetry import trace
 from sqlalchemy import select
@@ -17,15 +17,22 @@ from services.identity.domain.account_state import (
     transition,
 )
 from services.identity.models import Account
+from services.identity.retention import record_ended
 from shared.auth import Role
 from shared.bus.consumer import Subscriptions
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events import EventEnvelope
 from shared.events.common import StudentSummary
-from shared.events.enrollment import StudentRegistered, StudentTransferredIn, StudentTransferredOut
+from shared.events.enrollment import (
+    StudentRegistered,
+    StudentStatusChanged,
+    StudentTransferredIn,
+    StudentTransferredOut,
+)
 from shared.telemetry import ATTR_STUDENT_ID
 
 subscriptions = Subscriptions()
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991: a fixed offset is exact
 
 
 @subscriptions.on(StudentRegistered)
@@ -47,6 +54,27 @@ async def when_student_transferred_out_close_account(
     event: StudentTransferredOut, meta: EventEnvelope, uow: UnitOfWork
 ) -> None:
     await _apply(uow.session, event.student, StudentLeft(), meta.occurred_at)
+    await _end_face_data(uow.session, event.student.student_id, "transferred_out", meta.occurred_at)
+
+
+@subscriptions.on(StudentStatusChanged)
+async def when_student_status_changed_schedule_template_deletion(
+    event: StudentStatusChanged, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    trace.get_current_span().set_attribute(ATTR_STUDENT_ID, event.student.student_id)
+    await _end_face_data(uow.session, event.student.student_id, event.student.status, meta.occurred_at)
+
+
+async def _end_face_data(session: AsyncSession, student_id: str, status: str, occurred_at: datetime) -> None:
+    """Withdrawal and the like delete the face template now; graduation after the retention
+    period (domain/template_retention.py); a return to school cancels a scheduled deletion."""
+    await record_ended(
+        session,
+        student_id,
+        status,
+        changed_on=occurred_at.astimezone(CHINA).date(),
+        today=datetime.now(CHINA).date(),
+    )
 
 
 async def _apply(
@@ -86,3 +114,6 @@ def _describe(account: Account, student: StudentSummary) -> None:
     account.city_code = student.lineage.city
     account.county_code = student.lineage.county
     account.school_code = student.lineage.school
+    account.class_id = student.class_id
+    account.id_number_masked = student.id_number_masked
+    account.id_number_digest = student.id_number_digest

@@ -27,7 +27,16 @@ class StudentLeft:
     """The record was released to another province (transferred out)."""
 
 
-StudentAccountAction = StudentEnrolled | StudentLeft
+@dataclass(frozen=True)
+class Activated:
+    """The student passed the real-name check and the phone code and set a password."""
+
+
+class ActivationNotAllowed(Exception):
+    """Only an account that is open and not yet activated can be activated."""
+
+
+StudentAccountAction = StudentEnrolled | StudentLeft | Activated
 
 
 def transition(state: AccountState | None, action: StudentAccountAction) -> AccountState:
@@ -43,6 +52,10 @@ def transition(state: AccountState | None, action: StudentAccountAction) -> Acco
             return AccountState.ACTIVE if state is AccountState.ACTIVE else AccountState.NOT_ACTIVATED
         case StudentLeft():
             return AccountState.DEACTIVATED
+        case Activated():
+            if state is not AccountState.NOT_ACTIVATED:
+                raise ActivationNotAllowed(f"an account that is {state} cannot be activated")
+            return AccountState.ACTIVE
 
 
 def may_sign_in(state: AccountState | None, password_matches: bool) -> bool:

@@ -6,13 +6,10 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import CheckConstraint, DateTime, String, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from services.identity.models.base import Base
 from shared.jurisdiction import OrgColumns
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class Account(Base):
@@ -39,6 +36,14 @@ class Account(Base):
     # When the enrollment event that last set a student's status occurred: an older event
     # arriving late (a retried delivery) must not undo a newer one.
     student_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Issue 4: the counselor a registrar assigned (students), and a password the user must
+    # change at next sign-in (a registrar's reset to a one-time password).
+    counselor_id: Mapped[str | None] = mapped_column(String(36), index=True)  # account id, as tokens carry it
+    must_change_password: Mapped[bool] = mapped_column(server_default="false")
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    class_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    id_number_masked: Mapped[str | None] = mapped_column(String(40))
+    id_number_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -60,4 +65,5 @@ def account_org_columns() -> OrgColumns:
         county=Account.county_code,
         school=Account.school_code,
         student=Account.student_id,
+        counselor=Account.counselor_id,
     )

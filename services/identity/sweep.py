@@ -1,0 +1,27 @@
+"""``python -m services.identity.sweep``: delete the face templates whose retention has ended
+(run daily by the deployment; identity's start does the same)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from services.identity.handlers import CHINA
+from services.identity.retention import delete_due_templates
+from shared.db import make_engine, make_sessionmaker
+from shared.settings import Settings
+
+
+async def sweep(settings: Settings) -> int:
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            deleted = await delete_due_templates(session, datetime.now(CHINA).date())
+            await session.commit()
+        return deleted
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    print(f"deleted {asyncio.run(sweep(Settings(service='identity')))} face templates")
