@@ -78,12 +78,16 @@ class Deployment:
             "XUEJI_TRUST_FILE": str((keys / "trust.json").resolve()),
             "XUEJI_TRACE_DIR": str(self.trace_dir.resolve()),
         }
+        token_file = keys / "service.token"
+        if token_file.exists():  # the province's services authenticate to each other with it
+            env["XUEJI_SERVICE_TOKEN"] = token_file.read_text().strip()
         if service == "identity":
             env["XUEJI_JWT_KEY_FILE"] = str((keys / "jwt.pem").resolve())
+            env["XUEJI_FACE_KEY_FILE"] = str((keys / "face-templates.json").resolve())
         if service in ("identity", "enrollment"):
             env["XUEJI_SEED_FILE"] = str((keys / "seed.json").resolve())
-        if service == "enrollment":
             env["XUEJI_DEDUPE_HMAC_KEY_FILE"] = str(self.dedupe_key_file.resolve())
+        if service == "enrollment":
             env["XUEJI_POPULATION_REGISTRY_FILE"] = str(POPULATION_FILE)
         return env
 

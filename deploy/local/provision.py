@@ -33,6 +33,12 @@ def service_specs() -> list[ServiceSpec]:
 
 
 def ensure_keys(deployment: Deployment) -> None:
+    for province in deployment.provinces:
+        token = deployment.keys_dir(province) / "service.token"
+        if not token.exists():
+            token.parent.mkdir(parents=True, exist_ok=True)
+            token.write_text(secrets.token_urlsafe(32))
+            token.chmod(0o600)
     # One HMAC key per deployment, shared by its provinces: ID digests must agree across
     # provinces for the cross-province duplicate check (services/enrollment/dedupe.py).
     dedupe_key = deployment.dedupe_key_file

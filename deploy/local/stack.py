@@ -46,16 +46,30 @@ def running_pid(deployment: Deployment, province: str, service: str) -> int | No
     return pid if _alive(pid) else None
 
 
+# Processes without an HTTP port, started once their service has migrated its database:
+# name -> (the service whose settings they share, module). More of them scale a consumer group.
+WORKERS: dict[str, tuple[str, str]] = {"face-worker": ("identity", "services.identity.face_worker")}
+
+
 def start_process(
-    deployment: Deployment, province: str, service: str, extra_env: dict[str, str] | None = None
+    deployment: Deployment,
+    province: str,
+    service: str,
+    extra_env: dict[str, str] | None = None,
+    *,
+    module: str | None = None,
+    settings_of: str | None = None,
 ) -> int:
+    """Start ``python -m services.<service>`` (or ``module`` under the name ``service``)."""
     log_dir = deployment.home / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     _pid_file(deployment, province, service).parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **deployment.environment(province, service), **(extra_env or {})}
+    env = {**os.environ, **deployment.environment(province, settings_of or service), **(extra_env or {})}
+    if settings_of is not None:
+        env["XUEJI_SERVICE"] = settings_of
     with (log_dir / f"{service}-{province}.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"],
+            [sys.executable, "-m", module or f"services.{service}"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -94,6 +108,10 @@ def up(deployment: Deployment) -> list[dict[str, str]]:
             if running_pid(deployment, province, service) is None:
                 start_process(deployment, province, service)
     wait_ready(deployment)
+    for province in deployment.provinces:
+        for worker, (service, module) in WORKERS.items():
+            if running_pid(deployment, province, worker) is None:
+                start_process(deployment, province, worker, module=module, settings_of=service)
     (deployment.home / "endpoints.json").write_text(json.dumps(deployment.endpoints(), indent=1))
     return accounts
 
@@ -112,13 +130,13 @@ def stop_process(deployment: Deployment, province: str, service: str, *, sig: in
 
 def down(deployment: Deployment) -> None:
     for province in deployment.provinces:
-        for service in SERVICES:
-            stop_process(deployment, province, service)
+        for name in (*WORKERS, *SERVICES):
+            stop_process(deployment, province, name)
 
 
 def status(deployment: Deployment) -> dict[str, dict[str, str]]:
     return {
-        p: {s: ("running" if running_pid(deployment, p, s) else "stopped") for s in SERVICES}
+        p: {s: ("running" if running_pid(deployment, p, s) else "stopped") for s in (*SERVICES, *WORKERS)}
         for p in deployment.provinces
     }
 

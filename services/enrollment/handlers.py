@@ -28,6 +28,7 @@ from services.enrollment.domain.student_state import (
 )
 from services.enrollment.domain.transfer_checks import ClassHere, SchoolHere, destination_check, origin_check
 from services.enrollment.models import School, SchoolClass, Student, StudentHistory
+from services.enrollment.problem_sync import follow_partner_act, follow_partner_arbitration
 from services.enrollment.problems import open_problem_record
 from services.enrollment.records import history_entry, history_of, school_name, summary_of
 from services.enrollment.registering import RegistrationDeps, today_in_china
@@ -40,10 +41,13 @@ from shared.events.enrollment import (
     DuplicateFound,
     IdDigestAnnounced,
     OriginChecked,
+    ProblemRecordActed,
+    ProblemRecordArbitrated,
     RecordReleased,
     StudentTransferredIn,
     StudentTransferredOut,
 )
+from shared.events.identity import CounselorAssigned
 from shared.events.transfer import CaseOpened, TransferApproved, TransferRequested
 from shared.idnumber import mask_id_number
 from shared.telemetry import ATTR_STUDENT_ID, ATTR_TRANSFER_ID
@@ -385,9 +389,6 @@ async def when_duplicate_found_open_problem_record(
 
 
 # --- Problem records across provinces (problem_sync.py) -----------------------------------------
-# Imported here rather than at the top so this block stays an append to the module.
-from services.enrollment.problem_sync import follow_partner_act, follow_partner_arbitration  # noqa: E402
-from shared.events.enrollment import ProblemRecordActed, ProblemRecordArbitrated  # noqa: E402
 
 
 @subscriptions.on_partner(ProblemRecordActed)
@@ -402,3 +403,19 @@ async def when_problem_record_arbitrated_follow_partner(
     event: ProblemRecordArbitrated, meta: EventEnvelope, uow: UnitOfWork
 ) -> None:
     await follow_partner_arbitration(uow, event, meta.province)
+
+
+# --- Counselors (identity assigns them) -----------------------------------------------------------
+
+
+@subscriptions.on(CounselorAssigned)
+async def when_counselor_assigned_record_on_student(
+    event: CounselorAssigned, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    """The counselor's jurisdiction is the students assigned to them (DOMAIN.md: a counselor sees
+    the students assigned to them); the student query filters on this column."""
+    student = await uow.session.get(Student, event.student_id)
+    if student is None or student.school_code != event.school_code:
+        log.warning("counselor assignment for a student not in school %s here: ignored", event.school_code)
+        return
+    student.counselor_id = event.counselor_account_id

@@ -79,6 +79,8 @@ def summary_of(student: Student, school_name: str) -> StudentSummary:
         sex=student.sex,  # "M" | "F" | None, written from a ResidentId
         birth_date=student.birth_date,
         id_number_masked=masked_id(student),
+        # Identity checks a student's activation against it without ever seeing the number.
+        id_number_digest=student.id_digest,
         lineage=lineage_of(student),
         school_name=school_name,
         class_id=student.class_id,

@@ -58,14 +58,21 @@ class Province:
         ctx: ServiceContext = self.app.state.ctx
         return ctx
 
-    def token(self, role: Role, org: str | None = None, *, student_id: str | None = None) -> str:
+    def token(
+        self,
+        role: Role,
+        org: str | None = None,
+        *,
+        student_id: str | None = None,
+        account_id: str | None = None,
+    ) -> str:
         org = org or {
             Role.PROVINCE: self.code,
             Role.CITY: CITY[self.code],
             Role.COUNTY: COUNTY[self.code],
         }.get(role, SCHOOL[self.code])
         principal = Principal(
-            account_id=unique_name("acct"),
+            account_id=account_id or unique_name("acct"),
             username=f"{self.code}-{role.value}",
             role=role,
             org=org,
@@ -74,8 +81,17 @@ class Province:
         )
         return self.issuer.issue(principal)
 
-    def auth(self, role: Role, org: str | None = None, *, student_id: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(role, org, student_id=student_id)}"}
+    def auth(
+        self,
+        role: Role,
+        org: str | None = None,
+        *,
+        student_id: str | None = None,
+        account_id: str | None = None,
+    ) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self.token(role, org, student_id=student_id, account_id=account_id)}"
+        }
 
     def new_id_number(self) -> str:
         birth = date(self.rng.randint(2005, 2011), self.rng.randint(1, 12), self.rng.randint(1, 28))
