@@ -10,16 +10,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
 from services.enrollment.api.reviews import RESPONSES, ReviewView, check_evidence, review_view
-from services.enrollment.domain.no_id_registration import (
-    BUSINESS_TYPE,
-    REQUIRED_LEVELS,
-    temporary_student_number,
-)
+from services.enrollment.domain.no_id_registration import BUSINESS_TYPE, REQUIRED_LEVELS
+from services.enrollment.domain.registration import temporary_student_number
 from services.enrollment.domain.student_state import StudentState
 from services.enrollment.models import School, SchoolClass, Student, StudentHistory
 from services.enrollment.models.changes import StudentGuardian
@@ -135,10 +132,11 @@ async def _apply(uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ct
     klass = await uow.session.get(SchoolClass, body.class_id)
     school = await uow.session.get(School, item.school_code)
     assert klass is not None and school is not None
-    sequence = int(await uow.session.scalar(text("SELECT nextval('temporary_student_number_seq')")) or 0)
+    student_id = str(uuid7())
     student = Student(
-        id=str(uuid7()),
-        student_number=temporary_student_number(school.province_code, sequence),
+        id=student_id,
+        # One temporary-number format for every path (domain/registration.py, ADR 0009).
+        student_number=temporary_student_number(student_id),
         name=body.name,
         sex=body.sex,
         birth_date=body.birth_date,

@@ -20,7 +20,6 @@ def upgrade() -> None:
         "school", sa.Column("stage", sa.String(40), nullable=False, server_default="secondary_vocational")
     )
     op.add_column("school", sa.Column("supervisor_code", sa.String(6)))
-    op.execute("CREATE SEQUENCE temporary_student_number_seq")
     op.create_table(
         "approval_chain_rule",
         sa.Column("id", sa.String(40), primary_key=True),
@@ -132,6 +131,5 @@ def downgrade() -> None:
         "approval_chain_rule",
     ):
         op.drop_table(table)
-    op.execute("DROP SEQUENCE temporary_student_number_seq")
     op.drop_column("school", "supervisor_code")
     op.drop_column("school", "stage")

@@ -213,7 +213,7 @@ async def test_no_id__reviewed_up_to_province_then_registered_with_temporary_num
             f"/api/v1/students/{final['student_id']}", headers=p37.auth(Role.SCHOOL_REGISTRAR)
         )
     ).json()
-    assert student["student_number"].startswith("L37") and len(student["student_number"]) == 13
+    assert student["student_number"] == "L" + student["id"].replace("-", "")
     assert (student["id_type"], student["status"], student["sex"]) == ("none", "in_school", "F")
     assert len(await p37.outbox_about("enrollment.student.registered", final["student_id"])) == 1
     download = await p37.client.get(f"/api/v1/evidence/{evidence}", headers=p37.auth(Role.PROVINCE))

@@ -7,7 +7,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.enrollment.domain.campus_boundary import boundary_problems
-from services.enrollment.domain.no_id_registration import temporary_student_number
 from services.enrollment.domain.region_code import InvalidRegionCode, level_of, parent_of, tree_code
 
 SQUARE = [[117.076, 36.665], [117.08, 36.665], [117.08, 36.668], [117.076, 36.668], [117.076, 36.665]]
@@ -70,9 +69,3 @@ def test_boundary_problems__bad_boundaries_named(geojson: dict[str, object], wor
 )
 def test_boundary_problems__never_raises_on_junk(coordinates: object) -> None:
     assert boundary_problems({"type": "Polygon", "coordinates": coordinates}) != []
-
-
-def test_temporary_student_number__l_province_sequence() -> None:
-    assert temporary_student_number("37", 42) == "L370000000042"
-    with pytest.raises(ValueError):
-        temporary_student_number("370", 1)
