@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Enrollment: the key every partner province shares for HMAC digests of ID numbers (查重).
     dedupe_hmac_key_file: Path | None = Field(None, description="enrollment: shared HMAC key for ID digests")
     import_batch_rows: int = Field(500, ge=1, le=5000, description="enrollment: import rows per transaction")
+    review_sweep_seconds: float = Field(
+        600.0, gt=0, le=86400, description="enrollment: how often overdue review steps are flagged"
+    )
 
     @property
     def sync_database_url(self) -> str:

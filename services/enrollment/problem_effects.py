@@ -7,14 +7,17 @@ refusal raises ``Problem`` before anything is written.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.domain.registration import formal_student_number
 from services.enrollment.domain.student_state import RELEASED_STATES, StudentState
+from services.enrollment.identity_recheck import recheck_new_id
 from services.enrollment.models import Student, StudentHistory
+from services.enrollment.registering import RegistrationDeps
+from shared.bus.unit_of_work import UnitOfWork
 from shared.idnumber import InvalidIdNumber, parse_resident_id
 from shared.problems import Problem, conflict, field_problem
 
@@ -26,11 +29,12 @@ def _history(student: Student, province: str, action: str, detail: str) -> Stude
 
 
 async def change_id_number(
-    session: AsyncSession, student: Student, new_id_number: str, province: str
+    uow: UnitOfWork, student: Student, new_id_number: str, deps: RegistrationDeps, on: date
 ) -> None:
-    """变更: the school corrects the resident ID. Sex and birth date follow the new number; a
-    formal number follows it too. The number must pass the check digit and not be registered
-    here already (查重)."""
+    """变更: the school corrects the resident ID. Sex and birth date follow the new number. The
+    number must pass the check digit and not be registered here already (查重); then the
+    identity check decides the student number (``identity_recheck``)."""
+    session, province = uow.session, deps.province
     if student.frozen:
         raise conflict("the student's record is frozen (moved to another province)", slug="record-frozen")
     try:
@@ -58,22 +62,12 @@ async def change_id_number(
             slug="already-registered",
             detail="new_id_number: a student with this ID number is already registered in this province",
         )
-    if student.student_number.startswith("G"):
-        number = formal_student_number(resident.number)
-        # A record released to another province keeps its formal number (the unique index
-        # would refuse it at commit, as a 500): say so now.
-        holder = await session.scalar(select(Student.id).where(Student.student_number == number))
-        if holder is not None and holder != student.id:
-            raise conflict(
-                "new_id_number: the formal number of this ID is held by another record", slug="number-taken"
-            )
-        student.student_number = number
     student.id_number = resident.number
     student.id_type = "resident_id"
     student.sex, student.birth_date = resident.sex, resident.birth_date
-    # The old number's keyed hash no longer describes this student; the cross-province check of
-    # the new number is the key-data change flow's (DOMAIN.md: "a new ID re-runs dedupe").
-    student.id_digest = None
+    # The new number goes through the checks a key-data change makes (DOMAIN.md: "a new ID
+    # re-runs dedupe"): identity check → formal or temporary number, new digest, announced.
+    await recheck_new_id(uow, student, deps, occasion_zh="问题学籍变更后", on=on, field="new_id_number")
     session.add(_history(student, province, "problem_changed", "问题学籍处理：变更身份证件号"))
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from services.enrollment.imports.worker import start_registration
+from services.enrollment.overdue_reviews import start_review_sweeper
 from services.enrollment.seeding import seed_org_tree
 from shared.calendar_store import ensure_calendar
 from shared.service import ServiceContext
@@ -20,3 +21,5 @@ async def on_start(ctx: ServiceContext) -> None:
     await seed_org_tree(ctx)
     # Registration's dependencies (population registry, digest key) and the import worker.
     await start_registration(ctx)
+    # Overdue review steps are flagged to the level above without anyone calling the sweep.
+    start_review_sweeper(ctx)

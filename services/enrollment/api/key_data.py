@@ -15,24 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.api.reviews import RESPONSES, ReviewView, check_evidence, review_view
 from services.enrollment.api.status_changes import ensure_no_open_change
-from services.enrollment.dedupe import id_digest, registered_here
+from services.enrollment.dedupe import registered_here
 from services.enrollment.domain.key_data_change import KeyData, PastChange, judge_key_data_change
-from services.enrollment.domain.registration import (
-    FORMAL_NUMBER_PREFIX,
-    IdType,
-    formal_student_number,
-    normalise_foreign_id,
-    temporary_student_number,
-)
+from services.enrollment.domain.registration import IdType, normalise_foreign_id
 from services.enrollment.domain.review_state import ReviewState
+from services.enrollment.identity_recheck import recheck_new_id
 from services.enrollment.models import STUDENT_ORG, School, Student, StudentHistory
 from services.enrollment.models.workflow import ReviewItem
-from services.enrollment.problems import open_problem_record
 from services.enrollment.records import summary_of
+from services.enrollment.registering import deps_of
 from services.enrollment.review_items import ReviewEffect, calendar, open_review, register_effect, today
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
-from shared.events.enrollment import IdDigestAnnounced, StudentKeyDataChanged
+from shared.events.enrollment import StudentKeyDataChanged
 from shared.idnumber import InvalidIdNumber, parse_resident_id
 from shared.jurisdiction import jurisdiction_filter
 from shared.problems import FieldIssue, Problem, field_problem, not_found
@@ -236,7 +231,9 @@ async def _apply(uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ct
     student.sex = payload["sex"]
     student.birth_date = date.fromisoformat(payload["birth_date"]) if payload["birth_date"] else None
     if payload["reruns_checks"]:
-        await _rerun_identity_check(uow, student, ctx, on)
+        await recheck_new_id(
+            uow, student, deps_of(ctx), occasion_zh="关键数据变更后", on=on, field="id_number"
+        )
     uow.session.add(
         StudentHistory(
             student_id=student.id,
@@ -256,42 +253,6 @@ async def _apply(uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ct
         ),
         subject=student.id,
     )
-
-
-async def _rerun_identity_check(uow: UnitOfWork, student: Student, ctx: ServiceContext, on: date) -> None:
-    """A new ID number: the identity check decides formal or temporary number (a failure opens a
-    problem record), and the new digest is announced to partner provinces for their dedupe."""
-    deps = ctx.extras.get("registration")  # registering.RegistrationDeps, built at start
-    if deps is None:
-        return  # no registry configured in this process: the number stays as it is
-    if student.id_type == "resident_id" and student.id_number is not None:
-        verdict = await deps.registry.check(student.name, student.id_number)
-        if verdict.passed:
-            student.student_number = formal_student_number(student.id_number)
-        else:
-            if student.student_number.startswith(FORMAL_NUMBER_PREFIX):
-                student.student_number = temporary_student_number(student.id)
-            await open_problem_record(
-                uow.session,
-                kind="identity_check_failed",
-                student=student,
-                detail=f"{verdict.reason_zh}（关键数据变更后）",
-                acting_side="here",
-                today=on,
-                calendar=deps.calendar,
-            )
-    elif student.student_number.startswith(FORMAL_NUMBER_PREFIX):
-        student.student_number = temporary_student_number(student.id)  # a G number embeds the old ID
-    if deps.digest_key is not None and student.id_number is not None:
-        student.id_digest = id_digest(deps.digest_key, student.id_type, student.id_number)
-        for partner in deps.partners:
-            uow.emit(
-                IdDigestAnnounced(
-                    digest=student.id_digest, student_id=student.id, registered_at=datetime.now(UTC)
-                ),
-                subject=student.id,
-                to_province=partner,
-            )
 
 
 async def _revise(uow: UnitOfWork, item: ReviewItem, payload: dict[str, Any], on: date) -> dict[str, Any]:

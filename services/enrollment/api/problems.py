@@ -45,6 +45,7 @@ from services.enrollment.models.problems import (
     ProblemRecordStep,
 )
 from services.enrollment.problems import Moved, StepBy, awaiting_school, here_side, take_move
+from services.enrollment.registering import deps_of
 from services.enrollment.student_numbers import mask_student_number
 from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
@@ -400,7 +401,7 @@ async def act_on_problem_record(
                 raise _refused(exc) from None
             if choice is Choice.CHANGE:
                 assert new_id_number is not None
-                await problem_effects.change_id_number(session, student, new_id_number, ctx.settings.province)
+                await problem_effects.change_id_number(uow, student, new_id_number, deps_of(ctx), _today())
             elif choice is Choice.DELETE:
                 await problem_effects.delete_record(session, student, ctx.settings.province)
             _announce(uow, moved)

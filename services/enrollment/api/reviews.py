@@ -35,6 +35,7 @@ from services.enrollment.domain.review_state import (
 from services.enrollment.models import School
 from services.enrollment.models.changes import EVIDENCE_ORG, EvidenceFile
 from services.enrollment.models.workflow import REVIEW_ORG, ApprovalChainRule, ReviewDecision, ReviewItem
+from services.enrollment.overdue_reviews import flag_overdue
 from services.enrollment.review_items import (
     REVIEWER_LEVEL,
     ItemSkipped,
@@ -42,12 +43,10 @@ from services.enrollment.review_items import (
     cancel,
     chain_for,
     decide,
-    lineage_of_item,
     resubmit,
     today,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
-from shared.events.enrollment import ReviewStepOverdue
 from shared.idnumber import mask_id_number
 from shared.jurisdiction import jurisdiction_filter
 from shared.problems import Problem, field_problem, not_found
@@ -380,50 +379,12 @@ def _bureau_level(principal: Principal) -> ReviewLevel:
     return level
 
 
-async def _flag_overdue(ctx: Context, principal: Principal, levels: list[ReviewLevel]) -> list[ReviewItem]:
-    """Overdue steps at ``levels`` in the caller's jurisdiction, each flagged once with an event
-    (``ReviewStepOverdue``, to the level above the late one)."""
-    below = levels
-    on = today(ctx)
-    async with ctx.uow() as uow:
-        rows = list(
-            await uow.session.scalars(
-                select(ReviewItem)
-                .where(
-                    jurisdiction_filter(principal, REVIEW_ORG),
-                    ReviewItem.state == ReviewState.PENDING.value,
-                    ReviewItem.current_level.in_(below),
-                    ReviewItem.due_on < on,
-                )
-                .order_by(ReviewItem.due_on, ReviewItem.id)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        for item in rows:
-            if item.overdue_flagged_on is None and is_overdue(item.due_on, on):
-                item.overdue_flagged_on = on
-                assert item.current_level is not None
-                uow.emit(
-                    ReviewStepOverdue(
-                        review_id=item.id,
-                        business_type=item.business_type,
-                        lineage=lineage_of_item(item),
-                        level=item.current_level,
-                        superior_level=superior_of(item.current_level),  # type: ignore[arg-type]
-                        due_on=item.due_on,
-                    ),
-                    subject=item.id,
-                )
-        await uow.commit()
-    return rows
-
-
 @router.get(
     "/reviews/overdue", summary="Overdue steps flagged to the caller (the level above)", responses=RESPONSES
 )
 async def list_overdue(principal: CurrentPrincipal, ctx: Context) -> ReviewList:
     level = _bureau_level(principal)
-    rows = await _flag_overdue(ctx, principal, [lv for lv in LEVELS if superior_of(lv) == level])
+    rows = await flag_overdue(ctx, principal, [lv for lv in LEVELS if superior_of(lv) == level])
     on = today(ctx)
     return ReviewList(items=[review_view(r, on) for r in rows], total=len(rows))
 
@@ -434,14 +395,15 @@ class SweepResult(BaseModel):
 
 @router.post(
     "/reviews/overdue/sweep",
-    summary="Flag every overdue step (province; run daily by the scheduler)",
+    summary="Flag every overdue step now (province; the service also sweeps periodically)",
     responses=RESPONSES,
 )
 async def sweep_overdue(principal: CurrentPrincipal, ctx: Context) -> SweepResult:
-    """The daily job (deploy's CronJob calls it): superiors learn of a late step from the event
-    even when nobody opens the overdue list."""
+    """On demand: the service also runs this every ``review_sweep_seconds`` by itself
+    (``overdue_reviews.ReviewSweeper``), so superiors learn of a late step from the event even
+    when nobody opens the overdue list."""
     require_role(principal, Role.PROVINCE)
-    rows = await _flag_overdue(ctx, principal, list(LEVELS))
+    rows = await flag_overdue(ctx, principal, list(LEVELS))
     return SweepResult(overdue=len(rows))
 
 

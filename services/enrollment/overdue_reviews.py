@@ -1,0 +1,142 @@
+"""Flagging overdue review steps to the level above (DOMAIN.md "Enrollment": every step has a
+deadline of 10 Chinese working days; overdue items are flagged to the superior).
+
+``flag_overdue`` is the one function that does it — for the overdue list, the sweep endpoint and
+the ``ReviewSweeper`` background task the service starts — and flags each step once
+(``overdue_flagged_on``), so running it often or from several processes announces nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from services.enrollment.domain.approval_chain import LEVELS, ReviewLevel, superior_of
+from services.enrollment.domain.review_state import ReviewState, is_overdue
+from services.enrollment.models.workflow import REVIEW_ORG, ReviewItem
+from services.enrollment.review_items import lineage_of_item, today
+from shared.auth import Principal, Role
+from shared.events.enrollment import ReviewStepOverdue
+from shared.jurisdiction import jurisdiction_filter
+from shared.service import ServiceContext
+
+log = logging.getLogger(__name__)
+
+SWEEPER_KEY = "review_sweeper"
+JITTER = 0.1  # of the interval: the provinces' processes started together do not sweep in step
+STOP_POLL_SECONDS = 1.0
+
+
+async def flag_overdue(
+    ctx: ServiceContext, principal: Principal, levels: Sequence[ReviewLevel]
+) -> list[ReviewItem]:
+    """Overdue steps at ``levels`` in ``principal``'s jurisdiction, each flagged once with an
+    event (``ReviewStepOverdue``, to the level above the late one), in one unit of work."""
+    on = today(ctx)
+    async with ctx.uow() as uow:
+        rows = list(
+            await uow.session.scalars(
+                select(ReviewItem)
+                .where(
+                    jurisdiction_filter(principal, REVIEW_ORG),
+                    ReviewItem.state == ReviewState.PENDING.value,
+                    ReviewItem.current_level.in_(levels),
+                    ReviewItem.due_on < on,
+                )
+                .order_by(ReviewItem.due_on, ReviewItem.id)
+                # Another process sweeping at the same moment takes the rows this one skips.
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for item in rows:
+            if item.overdue_flagged_on is None and is_overdue(item.due_on, on):
+                item.overdue_flagged_on = on
+                assert item.current_level is not None
+                uow.emit(
+                    ReviewStepOverdue(
+                        review_id=item.id,
+                        business_type=item.business_type,
+                        lineage=lineage_of_item(item),
+                        level=item.current_level,
+                        superior_level=superior_of(item.current_level),  # type: ignore[arg-type]
+                        due_on=item.due_on,
+                    ),
+                    subject=item.id,
+                )
+        await uow.commit()
+    return rows
+
+
+def province_principal(province: str) -> Principal:
+    """The service acting for itself: the whole province, as the sweep endpoint's caller would."""
+    return Principal(
+        account_id="system:review-sweeper",
+        username="review-sweeper",
+        role=Role.PROVINCE,
+        org=province,
+        province=province,
+    )
+
+
+class ReviewSweeper:
+    """Runs ``flag_overdue`` over the whole province every ``review_sweep_seconds`` (± jitter),
+    so a late step reaches the superior even when nobody calls the sweep endpoint."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.interval = ctx.settings.review_sweep_seconds
+        self.principal = province_principal(ctx.settings.province)
+        self.sweeps = 0  # finished rounds, for operators and tests
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run_forever(), name="enrollment-review-sweeper")
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _service_stopped(self) -> bool:
+        # As the import worker: the service has no stop hook, and its broker connection is
+        # closed at shutdown, just before the database goes away.
+        return self.ctx.amqp.is_closed
+
+    async def run_forever(self) -> None:
+        while not self._service_stopped():
+            try:
+                # Traced like a request: the events it emits carry this round's trace.
+                flagged = await flag_overdue(self.ctx, self.principal, LEVELS)
+                self.sweeps += 1
+                if flagged:
+                    log.info("review sweep: %d overdue step(s) in the province", len(flagged))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("review sweep: a round failed; trying again next round")
+            await self._pause()
+
+    async def _pause(self) -> None:
+        """Sleep one interval with jitter, in short slices so a stopped service is noticed soon."""
+        remaining = self.interval * (1 + random.uniform(-JITTER, JITTER))
+        while remaining > 0 and not self._service_stopped():
+            step = min(remaining, STOP_POLL_SECONDS)
+            await asyncio.sleep(step)
+            remaining -= step
+
+
+def start_review_sweeper(ctx: ServiceContext) -> ReviewSweeper:
+    sweeper = ReviewSweeper(ctx)
+    ctx.extras[SWEEPER_KEY] = sweeper
+    sweeper.start()
+    return sweeper
