@@ -32,10 +32,10 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 COPY shared/ shared/
-COPY services/__init__.py services/
-COPY services/${SERVICE}/ services/${SERVICE}/
-# deploy.local.provision (the compose one-shot that writes keys, vhosts and shovels) runs from
-# the same image; it is a few kilobytes and reads the seed org trees.
+# All services' code (a few hundred kilobytes): the compose one-shot `deploy.local.provision`
+# declares every service's queues from their specs, and extra processes such as identity's face
+# worker run from the same image. SERVICE only chooses what the container runs.
+COPY services/ services/
 COPY deploy/__init__.py deploy/
 COPY deploy/local/ deploy/local/
 COPY deploy/seed/ deploy/seed/

@@ -21,6 +21,7 @@ import httpx
 from deploy.local.layout import Deployment
 from deploy.local.provision import ensure_keys, ensure_seed_files, service_specs
 from deploy.local.shovels import ShovelSpec, shovel_name
+from services.identity.faces.templates import load_or_create_key_file
 from shared.bus.consumer import declare_service_queues
 from shared.bus.topology import declare_exchanges, declare_partner_queue
 
@@ -61,6 +62,9 @@ def provision_compose() -> None:
     deployment.home.mkdir(parents=True, exist_ok=True)
     ensure_keys(deployment)
     ensure_seed_files(deployment)
+    for province in deployment.provinces:
+        # The services mount /keys read-only: identity's face-template key must exist first.
+        load_or_create_key_file(deployment.keys_dir(province) / "face-templates.json")
     api = _api(os.environ.get("XUEJI_RABBITMQ_MANAGEMENT_URL", "http://rabbitmq:15672"), user, password)
     for province in deployment.provinces:
         vhost = quote(deployment.vhost(province), safe="")
