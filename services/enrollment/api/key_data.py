@@ -13,14 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.enrollment.api.reviews import RESPONSES, ReviewView, check_evidence, review_view
-from services.enrollment.api.status_changes import ensure_no_open_change
+from services.enrollment.api.reviews import RESPONSES, ReviewView, review_view
+from services.enrollment.api.status_changes import student_for_change
 from services.enrollment.dedupe import registered_here
 from services.enrollment.domain.key_data_change import KeyData, PastChange, judge_key_data_change
 from services.enrollment.domain.registration import IdType, normalise_foreign_id
 from services.enrollment.domain.review_state import ReviewState
 from services.enrollment.identity_recheck import recheck_new_id
-from services.enrollment.models import STUDENT_ORG, School, Student, StudentHistory
+from services.enrollment.models import School, Student, StudentHistory
 from services.enrollment.models.workflow import ReviewItem
 from services.enrollment.records import summary_of
 from services.enrollment.registering import deps_of
@@ -29,8 +29,7 @@ from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.enrollment import StudentKeyDataChanged
 from shared.idnumber import InvalidIdNumber, parse_resident_id
-from shared.jurisdiction import jurisdiction_filter
-from shared.problems import FieldIssue, Problem, field_problem, not_found
+from shared.problems import FieldIssue, Problem, field_problem
 from shared.service import Context, ServiceContext
 
 router = APIRouter(prefix="/api/v1", tags=["key-data changes"])
@@ -160,18 +159,8 @@ async def start_key_data_change(
     require_role(principal, Role.SCHOOL_REGISTRAR)
     on = today(ctx)
     async with ctx.uow() as uow:
-        student = await uow.session.scalar(
-            select(Student)
-            .where(Student.id == student_id, jurisdiction_filter(principal, STUDENT_ORG))
-            .with_for_update()
-        )
-        if student is None:
-            raise not_found(f"student {student_id}")
-        await check_evidence(uow.session, body.evidence_ids, student.school_code)
-        await ensure_no_open_change(uow.session, student.id)
+        student, school = await student_for_change(uow, principal, student_id, body.evidence_ids)
         payload, required = await _judged(uow.session, student, body, on)
-        school = await uow.session.get(School, student.school_code)
-        assert school is not None
         item = await open_review(
             uow,
             business_type=BUSINESS_TYPE,

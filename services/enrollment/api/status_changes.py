@@ -184,18 +184,8 @@ async def start_status_change(
     attributes = {ATTR_STUDENT_ID: student_id, ATTR_CHANGE_TYPE: body.type.value}
     with tracer.start_as_current_span("open status change", attributes=attributes):
         async with ctx.uow() as uow:
-            student = await uow.session.scalar(
-                select(Student)
-                .where(Student.id == student_id, jurisdiction_filter(principal, STUDENT_ORG))
-                .with_for_update()
-            )
-            if student is None:
-                raise not_found(f"student {student_id}")
-            await check_evidence(uow.session, body.evidence_ids, student.school_code)
-            await ensure_no_open_change(uow.session, student.id)
+            student, school = await student_for_change(uow, principal, student_id, body.evidence_ids)
             payload, required = await _validated(uow.session, student, body, on)
-            school = await uow.session.get(School, student.school_code)
-            assert school is not None
             item = await open_review(
                 uow,
                 business_type=business_type(body.type),
@@ -212,6 +202,25 @@ async def start_status_change(
             await uow.commit()
     response.headers["Location"] = f"/api/v1/reviews/{item.id}"
     return review_view(item, on)
+
+
+async def student_for_change(
+    uow: UnitOfWork, principal: Principal, student_id: str, evidence_ids: list[str]
+) -> tuple[Student, School]:
+    """The record a registrar asks to change (status or key data): locked, inside the caller's
+    jurisdiction, its evidence the school's own, and no other change of it under review."""
+    student = await uow.session.scalar(
+        select(Student)
+        .where(Student.id == student_id, jurisdiction_filter(principal, STUDENT_ORG))
+        .with_for_update()
+    )
+    if student is None:
+        raise not_found(f"student {student_id}")
+    await check_evidence(uow.session, evidence_ids, student.school_code)
+    await ensure_no_open_change(uow.session, student.id)
+    school = await uow.session.get(School, student.school_code)
+    assert school is not None  # a student's school row exists (foreign key)
+    return student, school
 
 
 async def ensure_no_open_change(session: AsyncSession, student_id: str) -> None:
