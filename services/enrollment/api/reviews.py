@@ -47,6 +47,7 @@ from services.enrollment.review_items import (
     today,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
+from shared.bus.unit_of_work import UnitOfWork
 from shared.idnumber import mask_id_number
 from shared.jurisdiction import jurisdiction_filter
 from shared.problems import Problem, field_problem, not_found
@@ -452,17 +453,27 @@ def _require_opinion(body: DecisionBody) -> None:
         raise field_problem("opinion", "a rejection needs the reason", "退回时必须填写原因")
 
 
+async def _locked_item(uow: UnitOfWork, principal: Principal, item_id: str) -> ReviewItem:
+    """A review item inside the caller's jurisdiction, locked for the change about to be made."""
+    item = await uow.session.scalar(
+        select(ReviewItem)
+        .where(ReviewItem.id == item_id, jurisdiction_filter(principal, REVIEW_ORG))
+        .with_for_update()
+    )
+    if item is None:
+        raise not_found(f"review {item_id}")
+    return item
+
+
+def _refused(exc: ReviewNotAllowed) -> Problem:
+    return Problem(409, "Conflict", title_zh=exc.reason_zh, slug="review-state", detail=exc.reason)
+
+
 async def _decide_one(ctx: Context, principal: Principal, item_id: str, body: DecisionBody) -> ReviewItem:
     """One item, one unit of work: the decision, the business effect and its events commit together."""
     with tracer.start_as_current_span("decide review", attributes={ATTR_REVIEW_ID: item_id}):
         async with ctx.uow() as uow:
-            item = await uow.session.scalar(
-                select(ReviewItem)
-                .where(ReviewItem.id == item_id, jurisdiction_filter(principal, REVIEW_ORG))
-                .with_for_update()
-            )
-            if item is None:
-                raise not_found(f"review {item_id}")
+            item = await _locked_item(uow, principal, item_id)
             await decide(ctx, uow, item, ReviewAction(body.decision), body.opinion, principal)
             await uow.commit()
         return item
@@ -573,21 +584,13 @@ async def resubmit_review(
 ) -> ReviewView:
     require_role(principal, Role.SCHOOL_REGISTRAR)
     async with ctx.uow() as uow:
-        item = await uow.session.scalar(
-            select(ReviewItem)
-            .where(ReviewItem.id == item_id, jurisdiction_filter(principal, REVIEW_ORG))
-            .with_for_update()
-        )
-        if item is None:
-            raise not_found(f"review {item_id}")
+        item = await _locked_item(uow, principal, item_id)
         if body.evidence_ids is not None:
             await check_evidence(uow.session, body.evidence_ids, item.school_code)
         try:
             await resubmit(uow, item, body.payload, body.evidence_ids, principal, today(ctx), calendar(ctx))
         except ReviewNotAllowed as exc:
-            raise Problem(
-                409, "Conflict", title_zh=exc.reason_zh, slug="review-state", detail=exc.reason
-            ) from None
+            raise _refused(exc) from None
         await uow.commit()
     item, decisions = await _item_in_jurisdiction(ctx, principal, item_id)
     return review_view(item, today(ctx), decisions)
@@ -599,19 +602,11 @@ async def cancel_review(
 ) -> ReviewView:
     require_role(principal, Role.SCHOOL_REGISTRAR)
     async with ctx.uow() as uow:
-        item = await uow.session.scalar(
-            select(ReviewItem)
-            .where(ReviewItem.id == item_id, jurisdiction_filter(principal, REVIEW_ORG))
-            .with_for_update()
-        )
-        if item is None:
-            raise not_found(f"review {item_id}")
+        item = await _locked_item(uow, principal, item_id)
         try:
             await cancel(uow, item, principal)
         except ReviewNotAllowed as exc:
-            raise Problem(
-                409, "Conflict", title_zh=exc.reason_zh, slug="review-state", detail=exc.reason
-            ) from None
+            raise _refused(exc) from None
         await uow.commit()
     item, decisions = await _item_in_jurisdiction(ctx, principal, item_id)
     return review_view(item, today(ctx), decisions)
