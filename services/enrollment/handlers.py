@@ -330,24 +330,17 @@ async def when_id_digest_announced_check_duplicate(
 ) -> None:
     """A partner registered someone: if we hold an active record with that digest, both sides
     open a problem record — ours here, theirs on our ``DuplicateFound``."""
-    deps = HANDLER_DEPS["registration"]
     student = await active_student_by_digest(uow.session, event.digest)
     if student is None:
         return
     with tracer.start_as_current_span("cross-province duplicate", attributes={ATTR_STUDENT_ID: student.id}):
-        await open_problem_record(
-            uow.session,
-            kind="duplicate_id",
-            student=student,
-            detail=_duplicate_detail(meta.province),
-            acting_side=later_registered_acts_first(
-                student.created_at, event.registered_at, here=student.province_code, there=meta.province
-            ),
-            today=today_in_china(),
-            calendar=deps.calendar,
-            counterpart_province=meta.province,
-            counterpart_ref=event.student_id,
-            id_digest=event.digest,
+        await _open_cross_province_duplicate(
+            uow,
+            student,
+            partner=meta.province,
+            partner_student_id=event.student_id,
+            partner_registered_at=event.registered_at,
+            digest=event.digest,
         )
         uow.emit(
             DuplicateFound(
@@ -365,26 +358,45 @@ async def when_id_digest_announced_check_duplicate(
 async def when_duplicate_found_open_problem_record(
     event: DuplicateFound, meta: EventEnvelope, uow: UnitOfWork
 ) -> None:
-    deps = HANDLER_DEPS["registration"]
     student = await uow.session.get(Student, event.announced_student_id)
     if student is None or student.id_digest != event.digest:
         # Not ours, or not the record the digest was announced for: a partner cannot make us
         # open a case about a student of our choosing.
         log.warning("duplicate answer from %s names no matching record here", meta.province)
         return
+    await _open_cross_province_duplicate(
+        uow,
+        student,
+        partner=meta.province,
+        partner_student_id=event.holder_student_id,
+        partner_registered_at=event.holder_registered_at,
+        digest=event.digest,
+    )
+
+
+async def _open_cross_province_duplicate(
+    uow: UnitOfWork,
+    student: Student,
+    *,
+    partner: str,
+    partner_student_id: str,
+    partner_registered_at: datetime,
+    digest: str,
+) -> None:
+    """Our side of a duplicate found across provinces; the later-registered side acts first."""
     await open_problem_record(
         uow.session,
         kind="duplicate_id",
         student=student,
-        detail=_duplicate_detail(meta.province),
+        detail=_duplicate_detail(partner),
         acting_side=later_registered_acts_first(
-            student.created_at, event.holder_registered_at, here=student.province_code, there=meta.province
+            student.created_at, partner_registered_at, here=student.province_code, there=partner
         ),
         today=today_in_china(),
-        calendar=deps.calendar,
-        counterpart_province=meta.province,
-        counterpart_ref=event.holder_student_id,
-        id_digest=event.digest,
+        calendar=HANDLER_DEPS["registration"].calendar,
+        counterpart_province=partner,
+        counterpart_ref=partner_student_id,
+        id_digest=digest,
     )
 
 
