@@ -101,7 +101,7 @@ def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
             if httpx.get(f"{base}/readyz").status_code == 200:
                 return
         except httpx.HTTPError:
-            pass
+            pass  # not listening yet; keep polling
         time.sleep(0.2)
     raise TimeoutError("the service did not become ready")
 

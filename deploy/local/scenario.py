@@ -34,7 +34,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ScenarioFailed(RuntimeError):
-    pass
+    """A step of the story did not happen as people would expect; the message says which."""
 
 
 def trace_id_of(response: httpx.Response) -> str:

@@ -94,7 +94,7 @@ def wait_ready(deployment: Deployment, timeout: float = READY_TIMEOUT_SECONDS) -
                 if response.status_code == 200:
                     pending.discard((province, service))
             except httpx.HTTPError:
-                pass
+                pass  # not listening yet: the deadline below decides when to give up
         if pending and time.monotonic() > deadline:
             raise TimeoutError(f"not ready after {timeout:.0f} s: {sorted(pending)}")
         if pending:

@@ -10,7 +10,7 @@ from shared.readmodels import StudentViewMixin
 
 
 class Base(DeclarativeBase):
-    pass
+    """Check-in's own tables (outbox and inbox come from shared/bus/tables.py)."""
 
 
 class StudentView(StudentViewMixin, Base):

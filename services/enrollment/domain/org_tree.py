@@ -127,7 +127,7 @@ class OrgRows:
 
 
 class InvalidOrgTree(ValueError):
-    pass
+    """A seed file whose tree contradicts itself (a code outside its parent, a duplicate)."""
 
 
 def flatten(seed: OrgSeed) -> OrgRows:

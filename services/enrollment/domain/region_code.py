@@ -10,7 +10,7 @@ RegionLevel = Literal["province", "city", "county"]
 
 
 class InvalidRegionCode(ValueError):
-    pass
+    """Not a GB/T 2260 code of the expected level, or not under the given parent."""
 
 
 def tree_code(code: str) -> str:

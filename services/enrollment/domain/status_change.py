@@ -208,7 +208,7 @@ def apply_change(course: Course, change: ChangeRequest, today: date) -> Course:
                     after, class_id=change.new_class_id, grade=change.new_class_grade or course.grade
                 )
         case _:
-            pass
+            pass  # the other types change only the status, set above
     return after
 
 

@@ -141,7 +141,7 @@ class ImportWorker:
         with tracer.start_as_current_span("import registrations", attributes={ATTR_IMPORT_ID: import_id}):
             await self._read_rows(import_id)
             while await self._next_batch(import_id):
-                pass
+                pass  # each call commits one batch; the loop ends when none is left
 
     async def _read_rows(self, import_id: str) -> None:
         """First round of a job: the file's rows become pending rows; duplicates inside the
