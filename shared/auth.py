@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -207,3 +208,11 @@ class StaticJwksVerifier(JwksVerifier):
 
     async def _key_for(self, kid: str) -> jwt.PyJWK | None:
         return self._keys.get(kid)
+
+
+def require_service_token(expected: str | None, authorization: str | None) -> None:
+    """Internal endpoints: the province's services send ``Authorization: Service <token>``
+    (``XUEJI_SERVICE_TOKEN``); with no token configured, internal endpoints refuse everyone."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if expected is None or scheme != "Service" or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise unauthorized("internal endpoint: send 'Authorization: Service <token>'")

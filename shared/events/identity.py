@@ -7,6 +7,7 @@ photo version and a content hash — and the bytes are fetched from the owner's 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -67,3 +68,15 @@ class CounselorAssigned(EventPayload):
     student_id: str
     school_code: str
     counselor_account_id: str
+
+
+class DeviceRegistered(EventPayload):
+    """The public key the student's app signs check-ins with (activation or a new phone).
+    Public keys are not secret; checkin keeps the live one per student."""
+
+    event_type = "identity.device.registered"
+
+    student_id: str
+    school_code: str
+    public_key: str = Field(description="raw 32-byte Ed25519 public key, base64")
+    registered_at: datetime

@@ -4,7 +4,6 @@ students who decline, the admins' direct verification, and the internal ID-photo
 from __future__ import annotations
 
 import hashlib
-import hmac
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -27,10 +26,10 @@ from services.identity.faces.checking import (
 )
 from services.identity.faces.templates import TemplateKeys
 from services.identity.models import Account, FaceConsent, FaceTemplate, IdPhoto, account_org_columns
-from shared.auth import BUREAU_ROLES, Principal, Role, require_role
+from shared.auth import BUREAU_ROLES, Principal, Role, require_role, require_service_token
 from shared.events.identity import FaceCaptured
 from shared.jurisdiction import jurisdiction_filter
-from shared.problems import Problem, conflict, field_problem, not_found, unauthorized
+from shared.problems import Problem, conflict, field_problem, not_found
 from shared.service import Context, ServiceContext
 from shared.telemetry import ATTR_FACE_OUTCOME, ATTR_STUDENT_ID
 
@@ -312,14 +311,6 @@ async def verify_directly(
     )
 
 
-def require_service(ctx: ServiceContext, authorization: str | None) -> None:
-    """Internal endpoints: the province's services send ``Authorization: Service <token>``."""
-    expected = ctx.settings.service_token
-    scheme, _, token = (authorization or "").partition(" ")
-    if expected is None or scheme != "Service" or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise unauthorized("internal endpoint: send 'Authorization: Service <token>'")
-
-
 @router.get(
     "/internal/v1/students/{student_id}/photo",
     summary="The student's ID photo (services only)",
@@ -328,7 +319,7 @@ def require_service(ctx: ServiceContext, authorization: str | None) -> None:
 async def id_photo(
     student_id: str, ctx: Context, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
-    require_service(ctx, authorization)
+    require_service_token(ctx.settings.service_token, authorization)
     async with ctx.sessionmaker() as session:
         photo = await session.scalar(
             select(IdPhoto).where(IdPhoto.student_id == student_id).order_by(IdPhoto.version.desc()).limit(1)

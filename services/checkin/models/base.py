@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Check-in's own tables (outbox and inbox come from shared/bus/tables.py)."""
