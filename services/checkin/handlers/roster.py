@@ -1,18 +1,14 @@
-"""Enrollment's events keep the roster and the campus boundaries current."""
+"""Enrollment's events keep the campus boundaries current (the roster: handlers/registry.py)."""
 
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
 
-from services.checkin.models import CampusView, StudentView
-from shared.bus.consumer import Subscriptions
+from services.checkin.handlers.registry import subscriptions
+from services.checkin.models import CampusView
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events import EventEnvelope
 from shared.events.enrollment import CampusRegistered
-from shared.readmodels import keep_student_view
-
-subscriptions = Subscriptions()
-keep_student_view(subscriptions, StudentView)
 
 
 @subscriptions.on(CampusRegistered)

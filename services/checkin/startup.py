@@ -1,0 +1,21 @@
+"""What the check-in service does once its database and bus are up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from services.checkin.round_clock import start_round_clock
+from services.checkin.selfie_retention import start_selfie_purge
+from shared.calendar_store import ensure_calendar
+from shared.service import ServiceContext
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+async def on_start(ctx: ServiceContext) -> None:
+    async with ctx.sessionmaker() as session:
+        # Miss prompts and appeals have deadlines in the province's working days.
+        ctx.extras["calendar"] = await ensure_calendar(session, datetime.now(CHINA).date())
+    start_round_clock(ctx)
+    start_selfie_purge(ctx)
