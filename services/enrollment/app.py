@@ -1,7 +1,11 @@
-"""The enrollment service: the organisation tree and student records (学籍).
+"""The enrollment service: the organisation tree and student records (学籍) of a province.
 
-So far: seeding the org tree, single registration, reading records in jurisdiction, and its
-part of a cross-province transfer. Excel import, reviews and problem records come with issue 3.
+Organisation data, registration (single entry, Excel import, students without ID), the
+duplicate and identity checks, reviews on configurable approval chains, status and key-data
+changes, problem records and their arbitration, filing, negative-list indicators, queries and
+双岗 exports, the audit log, the registrar's pending actions opened by check-in's reports, and
+its part of a cross-province transfer (DOMAIN.md; issue 3). Routes: ``api/``; event handlers:
+``handlers.py``; what runs at start (import worker, review sweeper): ``startup.py``.
 """
 
 from __future__ import annotations

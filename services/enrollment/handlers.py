@@ -1,4 +1,6 @@
-"""Enrollment's part of a cross-province transfer (DOMAIN.md "Transfers"), one handler per event.
+"""Enrollment's event handlers, one per event: its part of a cross-province transfer (DOMAIN.md
+"Transfers"), cross-province duplicates and problem records, counselor assignments, and the
+pending actions check-in's reports open (pending_actions.py).
 
 Destination province: check the target (``transfer.transfer.requested``), then admit the record
 (``enrollment.record.released``). Origin province: check the student (``transfer.case.opened``),
@@ -18,6 +20,7 @@ from sqlalchemy import or_, select
 
 from services.enrollment.dedupe import active_student_by_digest, id_digest
 from services.enrollment.domain.duplicates import later_registered_acts_first
+from services.enrollment.domain.pending_action import RESPONSE_WORKDAYS, ActionKind, title_of
 from services.enrollment.domain.registration import names_match, resident_id_in_number
 from services.enrollment.domain.student_state import (
     RELEASED_STATES,
@@ -28,6 +31,7 @@ from services.enrollment.domain.student_state import (
 )
 from services.enrollment.domain.transfer_checks import ClassHere, SchoolHere, destination_check, origin_check
 from services.enrollment.models import School, SchoolClass, Student, StudentHistory
+from services.enrollment.pending_actions import open_action, withdraw_prompt
 from services.enrollment.problem_sync import follow_partner_act, follow_partner_arbitration
 from services.enrollment.problems import open_problem_record
 from services.enrollment.records import history_entry, history_of, school_name, summary_of
@@ -35,6 +39,7 @@ from services.enrollment.registering import RegistrationDeps, today_in_china
 from shared.bus.consumer import Subscriptions
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events import EventEnvelope
+from shared.events.checkin import MissPromptWithdrawn, MissThresholdReached, SuspensionProposed
 from shared.events.common import HistoryEntry
 from shared.events.enrollment import (
     DestinationChecked,
@@ -431,3 +436,79 @@ async def when_counselor_assigned_record_on_student(
         log.warning("counselor assignment for a student not in school %s here: ignored", event.school_code)
         return
     student.counselor_id = event.counselor_account_id
+
+
+# --- Pending actions (待办) from check-in's reports (pending_actions.py) -------------------------
+
+
+async def _student_of_school(uow: UnitOfWork, student_id: str, school_code: str) -> Student | None:
+    student = await uow.session.get(Student, student_id)
+    if student is None or student.school_code != school_code:
+        # Moved on since check-in counted (transferred to another school or province): the
+        # school that holds the record now is not the one the report is about.
+        log.warning("check-in report for a student not in school %s here: ignored", school_code)
+        return None
+    return student
+
+
+@subscriptions.on(MissThresholdReached)
+async def when_misses_reach_the_threshold_open_pending_action(
+    event: MissThresholdReached, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    student = await _student_of_school(uow, event.student_id, event.school_code)
+    if student is None:
+        return
+    kind = ActionKind.MISS_THRESHOLD
+    await open_action(
+        uow.session,
+        kind=kind,
+        source_key=event.prompt_id,
+        student=student,
+        term=event.term,
+        title=title_of(kind, student_name=student.name, rule=event.rule),
+        detail={"rule": event.rule, "missed_round_ids": event.missed_round_ids},
+        on=today_in_china(),
+        calendar=HANDLER_DEPS["registration"].calendar,
+        workdays=RESPONSE_WORKDAYS[kind],
+    )
+
+
+@subscriptions.on(SuspensionProposed)
+async def when_leave_runs_past_the_limit_open_pending_action(
+    event: SuspensionProposed, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    student = await _student_of_school(uow, event.student_id, event.school_code)
+    if student is None:
+        return
+    kind = ActionKind.SUSPENSION_PROPOSED
+    await open_action(
+        uow.session,
+        kind=kind,
+        source_key=f"{event.student_id}:{event.term}",  # one proposal per student and term
+        student=student,
+        term=event.term,
+        title=title_of(kind, student_name=student.name, leave_days=event.leave_days),
+        detail={"leave_days": event.leave_days},
+        on=today_in_china(),
+        calendar=HANDLER_DEPS["registration"].calendar,
+        workdays=RESPONSE_WORKDAYS[kind],
+    )
+
+
+@subscriptions.on(MissPromptWithdrawn)
+async def when_prompt_withdrawn_close_and_revert(
+    event: MissPromptWithdrawn, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    student = await uow.session.get(Student, event.student_id)
+    if student is None:
+        log.warning("withdrawn prompt %s names no student here: ignored", event.prompt_id)
+        return
+    await withdraw_prompt(
+        uow,
+        prompt_id=event.prompt_id,
+        student=student,
+        appeal_id=event.appeal_id,
+        term="",
+        on=today_in_china(),
+        calendar=HANDLER_DEPS["registration"].calendar,
+    )

@@ -17,8 +17,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from services.enrollment.domain.approval_chain import LEVELS, ReviewLevel, superior_of
+from services.enrollment.domain.negative_list import snapshot_year_due
 from services.enrollment.domain.review_state import ReviewState, is_overdue
+from services.enrollment.in_school_snapshots import record_due_snapshot
 from services.enrollment.models.workflow import REVIEW_ORG, ReviewItem
+from services.enrollment.pending_actions import flag_overdue_actions
 from services.enrollment.review_items import lineage_of_item, today
 from shared.auth import Principal, Role
 from shared.events.enrollment import ReviewStepOverdue
@@ -85,7 +88,8 @@ def province_principal(province: str) -> Principal:
 
 class ReviewSweeper:
     """Runs ``flag_overdue`` over the whole province every ``review_sweep_seconds`` (± jitter),
-    so a late step reaches the superior even when nobody calls the sweep endpoint."""
+    so a late step reaches the superior even when nobody calls the sweep endpoint; then the
+    yearly in-school snapshot when it is due, and the registered hooks (overdue pending actions)."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -117,14 +121,28 @@ class ReviewSweeper:
             try:
                 # Traced like a request: the events it emits carry this round's trace.
                 flagged = await flag_overdue(self.ctx, self.principal, LEVELS)
-                self.sweeps += 1
                 if flagged:
                     log.info("review sweep: %d overdue step(s) in the province", len(flagged))
+                await self._other_duties()
+                self.sweeps += 1
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("review sweep: a round failed; trying again next round")
             await self._pause()
+
+    async def _other_duties(self) -> None:
+        """The other dated duties of the province's records, on the same clock: the yearly
+        in-school snapshot FM8 compares, and pending actions (待办) past their deadline."""
+        on = today(self.ctx)
+        async with self.ctx.sessionmaker() as session:
+            taken = await record_due_snapshot(session, on)
+            late = await flag_overdue_actions(session, on)
+            await session.commit()
+        if taken:
+            log.info("in-school snapshot of %d: %d school(s) recorded", snapshot_year_due(on), taken)
+        if late:
+            log.info("pending actions: %d past their deadline, flagged", len(late))
 
     async def _pause(self) -> None:
         """Sleep one interval with jitter, in short slices so a stopped service is noticed soon."""

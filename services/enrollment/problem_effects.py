@@ -2,7 +2,9 @@
 DOMAIN.md "Student record": a passed identity check gives the formal number "G" + ID).
 
 Each function changes the record in the caller's unit of work and adds a history line; a
-refusal raises ``Problem`` before anything is written.
+refusal raises ``Problem`` before anything is written. A school's change or delete takes effect
+only when its review is approved (api/problems.py); the ``check_*`` functions are the refusals,
+run when the school submits and again at each approval.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.domain.registration import formal_student_number
 from services.enrollment.domain.student_state import RELEASED_STATES, StudentState
-from services.enrollment.identity_recheck import recheck_new_id
+from services.enrollment.identity_recheck import IdentityChecks, recheck_new_id
 from services.enrollment.models import Student, StudentHistory
 from services.enrollment.registering import RegistrationDeps
 from shared.bus.unit_of_work import UnitOfWork
-from shared.idnumber import InvalidIdNumber, parse_resident_id
+from shared.idnumber import InvalidIdNumber, ResidentId, parse_resident_id
 from shared.problems import Problem, conflict, field_problem
 
 
@@ -28,13 +30,10 @@ def _history(student: Student, province: str, action: str, detail: str) -> Stude
     )
 
 
-async def change_id_number(
-    uow: UnitOfWork, student: Student, new_id_number: str, deps: RegistrationDeps, on: date
-) -> None:
-    """变更: the school corrects the resident ID. Sex and birth date follow the new number. The
-    number must pass the check digit and not be registered here already (查重); then the
-    identity check decides the student number (``identity_recheck``)."""
-    session, province = uow.session, deps.province
+async def check_new_id_number(session: AsyncSession, student: Student, new_id_number: str) -> ResidentId:
+    """变更's refusals, before anything is written (at submission and again at each approval):
+    the record is not frozen, the number passes the check digit, differs from the current one
+    and is not registered here already (查重)."""
     if student.frozen:
         raise conflict("the student's record is frozen (moved to another province)", slug="record-frozen")
     try:
@@ -62,19 +61,41 @@ async def change_id_number(
             slug="already-registered",
             detail="new_id_number: a student with this ID number is already registered in this province",
         )
+    return resident
+
+
+def check_delete(student: Student) -> None:
+    """删除's refusal: a record that moved to another province is no longer ours to cancel."""
+    if student.frozen:
+        raise conflict("the student's record is frozen (moved to another province)", slug="record-frozen")
+
+
+async def change_id_number(
+    uow: UnitOfWork,
+    student: Student,
+    new_id_number: str,
+    deps: RegistrationDeps,
+    on: date,
+    checks: IdentityChecks,
+) -> None:
+    """变更: the school corrects the resident ID. Sex and birth date follow the new number. The
+    number must pass ``check_new_id_number``; then the identity check decides the student number
+    (``identity_recheck``, its verdict fetched outside the transaction: ``checks``)."""
+    resident = await check_new_id_number(uow.session, student, new_id_number)
     student.id_number = resident.number
     student.id_type = "resident_id"
     student.sex, student.birth_date = resident.sex, resident.birth_date
     # The new number goes through the checks a key-data change makes (DOMAIN.md: "a new ID
     # re-runs dedupe"): identity check → formal or temporary number, new digest, announced.
-    await recheck_new_id(uow, student, deps, occasion_zh="问题学籍变更后", on=on, field="new_id_number")
-    session.add(_history(student, province, "problem_changed", "问题学籍处理：变更身份证件号"))
+    await recheck_new_id(
+        uow, student, deps, checks, occasion_zh="问题学籍变更后", on=on, field="new_id_number"
+    )
+    uow.session.add(_history(student, deps.province, "problem_changed", "问题学籍处理：变更身份证件号"))
 
 
 async def delete_record(session: AsyncSession, student: Student, province: str) -> None:
     """删除: the duplicate record is cancelled (注销) and frozen; its history stays readable."""
-    if student.frozen:
-        raise conflict("the student's record is frozen (moved to another province)", slug="record-frozen")
+    check_delete(student)
     student.status = StudentState.DEREGISTERED.value
     student.frozen = True
     session.add(_history(student, province, "problem_deleted", "问题学籍处理：删除学籍"))

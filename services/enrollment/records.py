@@ -39,6 +39,8 @@ class StudentView(BaseModel):
     birth_date: date | None
     id_type: IdType
     id_number_masked: str
+    nationality: str | None = Field(description="国籍, ISO 3166-1 alpha-3")
+    ethnicity: str | None = Field(description="民族, GB/T 3304 code")
     status: StudentStatus
     frozen: bool
     lineage: Lineage
@@ -108,6 +110,8 @@ def view_of(
         birth_date=student.birth_date,
         id_type=student.id_type,
         id_number_masked=masked_id(student),
+        nationality=student.nationality,
+        ethnicity=student.ethnicity,
         status=student.status,
         frozen=student.frozen,
         lineage=lineage_of(student),

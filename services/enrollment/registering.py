@@ -104,6 +104,8 @@ async def write_registration(
         grade=klass.grade,
         study_length=registration.study_length,
         study_form=registration.study_form,
+        nationality=registration.nationality,
+        ethnicity=registration.ethnicity,
         status=StudentState.IN_SCHOOL.value,
         frozen=False,
         id_digest=digest,

@@ -5,7 +5,9 @@ and on the last approval apply the business effect in the same unit of work.
 A business registers a ``ReviewEffect`` for its family ("registration_no_id", "status_change",
 "key_data_change", later "graduation", "transfer"): ``recheck`` says (in Chinese) why an item can
 no longer be approved as it stands, ``apply`` makes the change and emits its events, ``revise``
-validates a registrar's edit of a returned item.
+validates a registrar's edit of a returned item, and ``required_levels`` names the levels a rule
+makes mandatory for the item as it now stands (the chain is re-resolved from the province's
+configuration when a returned item is resubmitted).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from services.enrollment.domain.review_state import (
     step_deadline,
     transition,
 )
+from services.enrollment.identity_recheck import IdentityChecks
 from services.enrollment.models import School
 from services.enrollment.models.workflow import ApprovalChainRule, ReviewDecision, ReviewItem
 from shared.auth import Principal, Role
@@ -71,8 +74,11 @@ def calendar(ctx: ServiceContext) -> WorkdayCalendar:
 @dataclass(frozen=True)
 class ReviewEffect:
     recheck: Callable[[UnitOfWork, ReviewItem, date], Awaitable[str | None]]
-    apply: Callable[[UnitOfWork, ReviewItem, Principal, date, ServiceContext], Awaitable[None]]
+    apply: Callable[
+        [UnitOfWork, ReviewItem, Principal, date, ServiceContext, IdentityChecks], Awaitable[None]
+    ]
     revise: Callable[[UnitOfWork, ReviewItem, dict[str, Any], date], Awaitable[dict[str, Any]]]
+    required_levels: Callable[[UnitOfWork, ReviewItem, date], Awaitable[Sequence[ReviewLevel]]]
 
 
 EFFECTS: dict[str, ReviewEffect] = {}
@@ -176,9 +182,18 @@ def _decision(
 
 
 async def decide(
-    ctx: ServiceContext, uow: UnitOfWork, item: ReviewItem, action: ReviewAction, opinion: str, who: Principal
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    item: ReviewItem,
+    action: ReviewAction,
+    opinion: str,
+    who: Principal,
+    checks: IdentityChecks,
 ) -> ReviewState:
-    """Approve or reject ``item`` at the caller's level (the item is locked by the caller)."""
+    """Approve or reject ``item`` at the caller's level (the item is locked by the caller).
+
+    ``checks``: registry verdicts fetched outside the transaction (identity_recheck.py); an
+    effect that needs one more raises ``NeedsIdentityCheck`` and the caller runs it again."""
     on, cal = today(ctx), calendar(ctx)
     level = REVIEWER_LEVEL.get(who.role)
     if level is None or item.state != ReviewState.PENDING or item.current_level != level:
@@ -207,7 +222,7 @@ async def decide(
     item.current_level = None
     item.decided_at = datetime.now(UTC)
     if after.state is ReviewState.APPROVED:
-        await effect.apply(uow, item, who, on, ctx)
+        await effect.apply(uow, item, who, on, ctx, checks)
         outcome = "approved"
     else:
         item.returned_reason = opinion
@@ -243,13 +258,19 @@ async def resubmit(
     on: date,
     cal: WorkdayCalendar,
 ) -> None:
-    """The registrar's edit of a returned item: validated again, and back to the first level."""
+    """The registrar's edit of a returned item: validated again, and back to the first level of
+    the chain as the province configures it *now* (业务流程配置 may have changed since the item was
+    first submitted, and an edit may change which levels a rule makes mandatory)."""
     after = transition(Position(ReviewState(item.state), item.step), ReviewAction.RESUBMIT, item.chain)
     effect = EFFECTS[family_of(item.business_type)]
     if payload is not None:
         item.payload = await effect.revise(uow, item, payload, on)
     if evidence_ids is not None:
         item.evidence_ids = list(evidence_ids)
+    school = await uow.session.get(School, item.school_code)
+    assert school is not None  # an item's school row exists (it was opened for it)
+    configured = await chain_for(uow, item.business_type, school)
+    item.chain = list(with_required_levels(configured, await effect.required_levels(uow, item, on)))
     item.state, item.step = after.state.value, after.step
     item.current_level = item.chain[after.step]
     item.returned_reason = None

@@ -12,6 +12,7 @@ from services.enrollment.api import (
     key_data,
     no_id_students,
     orgs,
+    pending_actions,
     problems,
     queries,
     registrations,
@@ -35,4 +36,5 @@ ROUTERS: list[APIRouter] = [
     status_changes.router,
     key_data.router,
     filing.router,
+    pending_actions.router,
 ]

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment import audit
 from services.enrollment.domain.negative_list import (
+    ON_ROLL_STATES,
     Indicators,
     fm2_unfiled_enrolment,
     fm3_duplicate_records,
@@ -28,6 +29,7 @@ from services.enrollment.domain.negative_list import (
 )
 from services.enrollment.domain.problem_record_state import ProblemKind, ProblemRecordState
 from services.enrollment.domain.student_state import StudentState
+from services.enrollment.in_school_snapshots import last_two_snapshots
 from services.enrollment.models import School, SchoolMajor, Student
 from services.enrollment.models.indicators import NationalCount
 from services.enrollment.models.problems import ProblemRecord
@@ -43,15 +45,7 @@ SCHOOL_ORG = OrgColumns(
     province=School.province_code, city=School.city_code, county=School.county_code, school=School.code
 )
 # Who counts as "in school" (在校生): on the roll, whether present, on leave or suspended.
-ON_ROLL = [
-    s.value
-    for s in (
-        StudentState.IN_SCHOOL,
-        StudentState.ON_LEAVE,
-        StudentState.SUSPENDED,
-        StudentState.SUSPECTED_DROPOUT,
-    )
-]
+ON_ROLL = [s.value for s in ON_ROLL_STATES]
 # Records that never were an enrolment: a deleted duplicate (注销) does not count as a new student.
 NOT_ENROLMENTS = [StudentState.DEREGISTERED.value]
 
@@ -82,7 +76,11 @@ class Fm5(BaseModel):
 class Fm8(BaseModel):
     broken: bool
     new_students: dict[int, int] = Field(description="intake year → new students")
-    in_school: int
+    in_school: int = Field(description="on the roll today (not what FM8 judges: see the snapshots)")
+    in_school_snapshots: dict[int, int] = Field(
+        description="year → in-school count of the last two yearly snapshots (taken on 20 Dec), "
+        "which FM8's 'fewer than 240 two years running' is judged on"
+    )
 
 
 class SchoolIndicators(BaseModel):
@@ -184,6 +182,7 @@ async def school_indicators(
             )
             for y in (latest, previous)
         }
+        snapshots = await last_two_snapshots(session, codes)
         national = {
             code: n
             for code, n in (
@@ -202,7 +201,7 @@ async def school_indicators(
             fm2=fm2_unfiled_enrolment(unfiled.get(code, 0)),
             fm3=fm3_duplicate_records(duplicates.get(code, 0)),
             fm5=fm5_national_mismatch(in_school, national.get(code)),
-            fm8=fm8_no_effective_enrolment(new, in_school),
+            fm8=fm8_no_effective_enrolment(new, list(snapshots.get(code, {}).values())),
         )
         result.append(
             SchoolIndicators(
@@ -215,6 +214,7 @@ async def school_indicators(
                     broken=indicators.fm8,
                     new_students={latest: new[0], previous: new[1]},
                     in_school=in_school,
+                    in_school_snapshots=snapshots.get(code, {}),
                 ),
                 broken=indicators.broken,
                 rating=forced_rating(indicators),

@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.enrollment.api.reviews import RESPONSES, ReviewView, review_view
 from services.enrollment.api.status_changes import student_for_change
 from services.enrollment.dedupe import registered_here
+from services.enrollment.domain.approval_chain import ReviewLevel
 from services.enrollment.domain.key_data_change import KeyData, PastChange, judge_key_data_change
 from services.enrollment.domain.registration import IdType, normalise_foreign_id
 from services.enrollment.domain.review_state import ReviewState
-from services.enrollment.identity_recheck import recheck_new_id
+from services.enrollment.identity_recheck import IdentityChecks, recheck_new_id
 from services.enrollment.models import School, Student, StudentHistory
 from services.enrollment.models.workflow import ReviewItem
 from services.enrollment.records import summary_of
@@ -96,7 +97,7 @@ async def _past_changes(session: AsyncSession, student_id: str) -> list[PastChan
 
 async def _judged(
     session: AsyncSession, student: Student, body: KeyDataBody, on: date
-) -> tuple[dict[str, Any], tuple[Any, ...]]:
+) -> tuple[dict[str, Any], tuple[ReviewLevel, ...]]:
     proposed = _proposed(student, body)
     verdict = judge_key_data_change(
         key_data_of(student),
@@ -211,7 +212,9 @@ async def _recheck(uow: UnitOfWork, item: ReviewItem, on: date) -> str | None:
     return None
 
 
-async def _apply(uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ctx: ServiceContext) -> None:
+async def _apply(
+    uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ctx: ServiceContext, checks: IdentityChecks
+) -> None:
     student = await _student(uow, item)
     payload, _ = await _judged(uow.session, student, _body_of(item), on)
     student.name = payload["name"]
@@ -221,7 +224,7 @@ async def _apply(uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ct
     student.birth_date = date.fromisoformat(payload["birth_date"]) if payload["birth_date"] else None
     if payload["reruns_checks"]:
         await recheck_new_id(
-            uow, student, deps_of(ctx), occasion_zh="关键数据变更后", on=on, field="id_number"
+            uow, student, deps_of(ctx), checks, occasion_zh="关键数据变更后", on=on, field="id_number"
         )
     uow.session.add(
         StudentHistory(
@@ -255,4 +258,11 @@ async def _revise(uow: UnitOfWork, item: ReviewItem, payload: dict[str, Any], on
     return revised
 
 
-register_effect(BUSINESS_TYPE, ReviewEffect(recheck=_recheck, apply=_apply, revise=_revise))
+async def _required(uow: UnitOfWork, item: ReviewItem, on: date) -> tuple[ReviewLevel, ...]:
+    _, required = await _judged(uow.session, await _student(uow, item), _body_of(item), on)
+    return required
+
+
+register_effect(
+    BUSINESS_TYPE, ReviewEffect(recheck=_recheck, apply=_apply, revise=_revise, required_levels=_required)
+)

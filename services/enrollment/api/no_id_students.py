@@ -10,25 +10,34 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
 from services.enrollment.api.reviews import RESPONSES, ReviewView, check_evidence, review_view
+from services.enrollment.api.students import rule_problems
+from services.enrollment.domain.approval_chain import ReviewLevel
 from services.enrollment.domain.no_id_registration import BUSINESS_TYPE, REQUIRED_LEVELS
-from services.enrollment.domain.registration import temporary_student_number
+from services.enrollment.domain.registration import (
+    CHINESE_NATIONALITY,
+    course_violations,
+    nationality_violations,
+    temporary_student_number,
+)
 from services.enrollment.domain.student_state import StudentState
+from services.enrollment.domain.study_length import EntryRoute
+from services.enrollment.identity_recheck import IdentityChecks
 from services.enrollment.models import School, SchoolClass, Student, StudentHistory
 from services.enrollment.models.changes import StudentGuardian
 from services.enrollment.models.workflow import ReviewItem
 from services.enrollment.records import summary_of
+from services.enrollment.registering import class_and_offer
 from services.enrollment.review_items import ReviewEffect, calendar, open_review, register_effect, today
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.common import StudyForm
 from shared.events.enrollment import StudentRegistered
 from shared.idnumber import InvalidIdNumber, parse_resident_id
-from shared.problems import field_problem
+from shared.problems import Problem, field_problem
 from shared.service import Context, ServiceContext
 
 router = APIRouter(prefix="/api/v1", tags=["students"])
@@ -51,6 +60,11 @@ class NoIdStudentBody(BaseModel):
     class_id: str = Field(min_length=1, max_length=40)
     study_length: float = Field(3, ge=1, le=6, multiple_of=0.5)
     study_form: StudyForm = "full_time"
+    entry_route: EntryRoute = Field("junior_high_graduate", description="入学方式 (seed 004 art. 10)")
+    nationality: str = Field(
+        CHINESE_NATIONALITY, max_length=3, description="国籍: a student without ID is Chinese"
+    )
+    ethnicity: str | None = Field(None, max_length=2, description="民族, GB/T 3304 code")
     guardian: Guardian
     evidence_ids: list[Annotated[str, Field(max_length=40)]] = Field(min_length=1, max_length=20)
 
@@ -71,12 +85,24 @@ async def _validated(
         raise field_problem("guardian.id_number", exc.message_en, exc.message_zh) from None
     if not date(on.year - 30, 1, 1) <= body.birth_date <= on:
         raise field_problem("birth_date", "not a plausible birth date for a student", "出生日期不合理")
-    klass = await session.scalar(
-        select(SchoolClass).where(SchoolClass.id == body.class_id, SchoolClass.school_code == school_code)
-    )
-    if klass is None:
+    found = await class_and_offer(session, body.class_id, school_code, None)
+    if found is None:
         raise field_problem("class_id", "no such class in your school", "本校没有该班级")
+    klass, _, offer = found
+    # The rules every new student meets (DOMAIN.md "Enrollment" → "Study length"): the class's
+    # major qualified for its intake year, the entry age against the route and study length.
+    violations = course_violations(
+        major_code=klass.major_code,
+        offer=offer,
+        birth=body.birth_date,
+        route=body.entry_route,
+        study_length=body.study_length,
+        study_form=body.study_form,
+    ) + nationality_violations("none", body.nationality.upper(), body.ethnicity)
+    if violations:
+        raise rule_problems(violations)
     payload = body.model_dump(mode="json", exclude={"evidence_ids"})
+    payload["nationality"] = body.nationality.upper()
     payload["guardian"]["id_number"] = guardian.number
     return payload
 
@@ -121,13 +147,18 @@ def _body_of(item: ReviewItem) -> NoIdStudentBody:
 
 
 async def _recheck(uow: UnitOfWork, item: ReviewItem, on: date) -> str | None:
-    klass = await uow.session.get(SchoolClass, item.payload.get("class_id"))
-    if klass is None or klass.school_code != item.school_code:
-        return "所选班级已不存在"
+    """At each approval: the class still exists and the rules still hold (a qualification may
+    have been withdrawn since the school submitted)."""
+    try:
+        await _validated(uow.session, _body_of(item), item.school_code, on)
+    except Problem as exc:
+        return exc.errors[0].reason_zh if exc.errors else exc.title_zh
     return None
 
 
-async def _apply(uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ctx: ServiceContext) -> None:
+async def _apply(
+    uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ctx: ServiceContext, checks: IdentityChecks
+) -> None:
     body = _body_of(item)
     klass = await uow.session.get(SchoolClass, body.class_id)
     school = await uow.session.get(School, item.school_code)
@@ -151,6 +182,8 @@ async def _apply(uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ct
         grade=klass.grade,
         study_length=body.study_length,
         study_form=body.study_form,
+        nationality=body.nationality,
+        ethnicity=body.ethnicity,
         status=StudentState.IN_SCHOOL.value,
         frozen=False,
     )
@@ -187,4 +220,10 @@ async def _revise(uow: UnitOfWork, item: ReviewItem, payload: dict[str, Any], on
     return await _validated(uow.session, body, item.school_code, on)
 
 
-register_effect(BUSINESS_TYPE, ReviewEffect(recheck=_recheck, apply=_apply, revise=_revise))
+async def _required(uow: UnitOfWork, item: ReviewItem, on: date) -> tuple[ReviewLevel, ...]:
+    return REQUIRED_LEVELS
+
+
+register_effect(
+    BUSINESS_TYPE, ReviewEffect(recheck=_recheck, apply=_apply, revise=_revise, required_levels=_required)
+)

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
 from services.enrollment import audit, problem_effects
+from services.enrollment.api.status_changes import ensure_no_open_change
+from services.enrollment.domain.approval_chain import ReviewLevel
 from services.enrollment.domain.problem_record_state import (
     Act,
     Arbitrate,
@@ -33,19 +35,26 @@ from services.enrollment.domain.problem_record_state import (
     ProblemKind,
     ProblemRecordState,
     RejectIdentity,
+    Side,
     TransitionNotAllowed,
     allowed_moves,
     side_to_act,
+    transition,
 )
-from services.enrollment.models import Student
+from services.enrollment.domain.review_state import ReviewState
+from services.enrollment.identity_recheck import IdentityChecks
+from services.enrollment.models import School, Student
 from services.enrollment.models.problems import (
     PROBLEM_RECORD_COLUMNS,
     ProblemEvidence,
     ProblemRecord,
     ProblemRecordStep,
 )
+from services.enrollment.models.workflow import ReviewItem
 from services.enrollment.problems import Moved, StepBy, awaiting_school, here_side, take_move
 from services.enrollment.registering import deps_of
+from services.enrollment.review_items import ReviewEffect, open_review, register_effect
+from services.enrollment.review_items import today as review_today
 from services.enrollment.student_numbers import mask_student_number
 from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
@@ -110,6 +119,9 @@ class ProblemRecordView(BaseModel):
     due_on: date | None
     due_provisional: bool
     overdue: bool
+    pending_review_id: str | None = Field(
+        None, description="a change or delete of this school's waiting for its review (/reviews/{id})"
+    )
     steps: list[StepView] = Field(default_factory=list)
 
 
@@ -172,7 +184,12 @@ def _awaiting(principal: Principal) -> ColumnElement[bool]:
 
 
 def _view(
-    row: ProblemRecord, student: Student, principal: Principal, steps: list[ProblemRecordStep]
+    row: ProblemRecord,
+    student: Student,
+    principal: Principal,
+    steps: list[ProblemRecordStep],
+    *,
+    pending_review_id: str | None = None,
 ) -> ProblemRecordView:
     kind, state = ProblemKind(row.kind), ProblemRecordState(row.status)
     turn = side_to_act(kind, state)
@@ -200,6 +217,7 @@ def _view(
         due_on=row.due_on,
         due_provisional=row.due_provisional,
         overdue=row.due_on is not None and state is not ProblemRecordState.RESOLVED and row.due_on < _today(),
+        pending_review_id=pending_review_id,
         steps=[
             StepView(
                 at=s.at,
@@ -228,6 +246,21 @@ async def _load(
     if found is None:
         raise not_found(f"problem record {record_id}")
     return found[0], found[1]
+
+
+async def _pending_reviews(session: AsyncSession, record_ids: list[str]) -> dict[str, str]:
+    """Record id → the open review (pending or returned) of a change or delete of it."""
+    if not record_ids:
+        return {}
+    record = ReviewItem.payload["problem_record_id"].astext
+    rows = await session.execute(
+        select(record, ReviewItem.id).where(
+            ReviewItem.business_type.like(f"{REVIEW_FAMILY}:%"),
+            ReviewItem.state.in_([ReviewState.PENDING.value, ReviewState.RETURNED.value]),
+            record.in_(record_ids),
+        )
+    )
+    return {record_id: review_id for record_id, review_id in rows.tuples()}
 
 
 async def _steps(session: AsyncSession, record_id: str) -> list[ProblemRecordStep]:
@@ -280,7 +313,11 @@ async def list_problem_records(
                 .offset(offset)
             )
         ).all()
-    return ProblemRecordList(total=total or 0, items=[_view(r, s, principal, []) for r, s in rows])
+        pending = await _pending_reviews(session, [r.id for r, _ in rows])
+    return ProblemRecordList(
+        total=total or 0,
+        items=[_view(r, s, principal, [], pending_review_id=pending.get(r.id)) for r, s in rows],
+    )
 
 
 @router.get("/problem-records/{record_id}", summary="One problem record with its steps", responses=_RESPONSES)
@@ -291,7 +328,10 @@ async def get_problem_record(
         raise forbidden("problem records are handled by registrars and bureaus")
     async with ctx.sessionmaker() as session:
         row, student = await _load(session, record_id, principal)
-        return _view(row, student, principal, await _steps(session, row.id))
+        pending = await _pending_reviews(session, [row.id])
+        return _view(
+            row, student, principal, await _steps(session, row.id), pending_review_id=pending.get(row.id)
+        )
 
 
 async def _read_evidence(upload: UploadFile) -> tuple[bytes, str]:
@@ -340,15 +380,40 @@ def _place(row: ProblemRecord) -> audit.Place:
     return audit.Place(row.province_code, row.city_code, row.county_code, row.school_code)
 
 
+def _emit_act(
+    uow: UnitOfWork, row: ProblemRecord, moved: Moved, side: Side, choice: Choice, student: Student
+) -> None:
+    """The move's events: the case's new state here and, for a cross-province case, the act
+    sent to the partner province (signed, in the same unit of work)."""
+    _announce(uow, moved)
+    if row.counterpart_province is not None and row.id_digest is not None:
+        uow.emit(
+            ProblemRecordActed(
+                kind=row.kind,
+                id_digest=row.id_digest,
+                side=side.value,
+                choice=choice.value,
+                student_id=student.id,
+            ),
+            subject=student.id,
+            to_province=row.counterpart_province,
+        )
+
+
 @router.post(
     "/problem-records/{record_id}/actions",
     summary="Handle this school's side: change, evidence or delete, with an evidence file (变更/佐证/删除)",
-    responses=_RESPONSES,
+    description="Evidence (佐证) takes effect at once. A change or delete is submitted for review "
+    "(seed 002: school leader 学籍主管领导, then the supervising bureau, as the province's flow "
+    "configuration says): the answer is 202 with the review's id in ``pending_review_id``, and the "
+    "case moves when the last level approves.",
+    responses={**_RESPONSES, 202: {"description": "Change or delete submitted for review"}},
 )
 async def act_on_problem_record(
     record_id: Annotated[str, Path(max_length=40)],
     principal: CurrentPrincipal,
     ctx: Context,
+    response: Response,
     choice: Annotated[Choice, Form(description="change | evidence | delete")],
     evidence: Annotated[UploadFile, File(description="证明材料: JPG or PNG, at most 2 MB")],
     note: Annotated[str, Form(max_length=500)] = "",
@@ -366,29 +431,15 @@ async def act_on_problem_record(
         session = uow.session
         row, student = await _load(session, record_id, principal, lock=True)
         side = here_side(row)
-        turn = side_to_act(ProblemKind(row.kind), ProblemRecordState(row.status))
-        if turn is not side:
-            raise conflict("it is not this school's turn to handle the case", slug="not-your-turn")
-        if row.counterpart_province is not None and row.id_digest is None:
-            raise conflict(
-                "this cross-province case has no ID digest to send the move with", slug="no-digest"
-            )
+        _check_turn(row, side, choice)
         with tracer.start_as_current_span(
             "act on problem record", attributes={ATTR_PROBLEM_RECORD_ID: row.id}
         ):
-            evidence_row = ProblemEvidence(
-                id=str(uuid7()),
-                problem_record_id=row.id,
-                filename=(evidence.filename or "evidence")[:200],
-                content_type=content_type,
-                sha256=hashlib.sha256(content).hexdigest(),
-                size=len(content),
-                content=content,
-                uploaded_by=principal.account_id,
-            )
-            session.add(evidence_row)
-            await session.flush()
-            try:
+            review_id = None
+            if choice is Choice.EVIDENCE:
+                evidence_row = _evidence_row(row, evidence, content, content_type, principal)
+                session.add(evidence_row)
+                await session.flush()
                 moved = await take_move(
                     session,
                     row,
@@ -397,38 +448,226 @@ async def act_on_problem_record(
                     today=_today(),
                     calendar=_calendar(ctx),
                 )
-            except TransitionNotAllowed as exc:
-                raise _refused(exc) from None
-            if choice is Choice.CHANGE:
-                assert new_id_number is not None
-                await problem_effects.change_id_number(uow, student, new_id_number, deps_of(ctx), _today())
-            elif choice is Choice.DELETE:
-                await problem_effects.delete_record(session, student, ctx.settings.province)
-            _announce(uow, moved)
-            if row.counterpart_province is not None and row.id_digest is not None:
-                uow.emit(
-                    ProblemRecordActed(
-                        kind=row.kind,
-                        id_digest=row.id_digest,
-                        side=side.value,
-                        choice=choice.value,
-                        student_id=student.id,
-                    ),
-                    subject=student.id,
-                    to_province=row.counterpart_province,
+                _emit_act(uow, row, moved, side, choice, student)
+                to_state = moved.outcome.state.value
+            else:
+                review_id = await _submit_for_review(
+                    uow, ctx, principal, row, student, choice, new_id_number, note
                 )
+                evidence_row = _evidence_row(row, evidence, content, content_type, principal)
+                session.add(evidence_row)
+                await session.flush()
+                await _set_review_evidence(session, review_id, evidence_row.id)
+                to_state = row.status
+                response.status_code = 202
             await audit.record(
                 session,
                 principal,
-                action=f"problem_record.{choice.value}",
+                action=f"problem_record.{choice.value}" + ("_submitted" if review_id else ""),
                 subject_type="problem_record",
                 subject_id=row.id,
                 place=_place(row),
-                detail=f"问题学籍处理：{choice.value}（{row.kind}）",
-                data={"evidence_sha256": evidence_row.sha256, "to_state": moved.outcome.state.value},
+                detail=f"问题学籍处理：{choice.value}（{row.kind}）" + ("，提交审核" if review_id else ""),
+                data={"evidence_sha256": evidence_row.sha256, "to_state": to_state, "review_id": review_id},
             )
             await uow.commit()
-        return _view(row, student, principal, await _steps(session, row.id))
+        return _view(row, student, principal, await _steps(session, row.id), pending_review_id=review_id)
+
+
+def _check_turn(row: ProblemRecord, side: Side, choice: Choice) -> None:
+    """It is this school's turn, and the state machine takes this choice now."""
+    turn = side_to_act(ProblemKind(row.kind), ProblemRecordState(row.status))
+    if turn is not side:
+        raise conflict("it is not this school's turn to handle the case", slug="not-your-turn")
+    if row.counterpart_province is not None and row.id_digest is None:
+        raise conflict("this cross-province case has no ID digest to send the move with", slug="no-digest")
+    try:
+        transition(ProblemKind(row.kind), ProblemRecordState(row.status), Act(side, choice))
+    except TransitionNotAllowed as exc:
+        raise _refused(exc) from None
+
+
+def _evidence_row(
+    row: ProblemRecord, upload: UploadFile, content: bytes, content_type: str, principal: Principal
+) -> ProblemEvidence:
+    return ProblemEvidence(
+        id=str(uuid7()),
+        problem_record_id=row.id,
+        filename=(upload.filename or "evidence")[:200],
+        content_type=content_type,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        content=content,
+        uploaded_by=principal.account_id,
+    )
+
+
+# --- change and delete under review (seed 002 问题学籍变更/删除 → 学籍主管领导 → 教育部门) ---------------
+
+REVIEW_FAMILY = "problem_record"
+
+
+def review_business_type(choice: Choice) -> str:
+    return f"{REVIEW_FAMILY}:{choice.value}"
+
+
+async def _submit_for_review(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    principal: Principal,
+    row: ProblemRecord,
+    student: Student,
+    choice: Choice,
+    new_id_number: str | None,
+    note: str,
+) -> str:
+    """Open the review of a change or delete; nothing happens to the case or the record yet.
+    One change of a record under review at a time (a second submission is refused)."""
+    await ensure_no_open_change(uow.session, student.id)
+    if choice is Choice.CHANGE:
+        assert new_id_number is not None
+        new_id_number = (
+            await problem_effects.check_new_id_number(uow.session, student, new_id_number)
+        ).number
+    else:
+        problem_effects.check_delete(student)
+    school = await uow.session.get(School, row.school_code)
+    assert school is not None
+    item = await open_review(
+        uow,
+        business_type=review_business_type(choice),
+        school=school,
+        student_id=student.id,
+        title=f"{student.name} 问题学籍{'变更' if choice is Choice.CHANGE else '删除'}",
+        payload={
+            "problem_record_id": row.id,
+            "choice": choice.value,
+            "side": here_side(row).value,
+            "new_id_number": new_id_number,
+            "note": note,
+            "submitted_by_account": principal.account_id,
+            "evidence_id": None,
+        },
+        evidence_ids=[],
+        required_levels=(),
+        principal=principal,
+        on=review_today(ctx),
+        cal=_calendar(ctx),
+    )
+    return item.id
+
+
+async def _set_review_evidence(session: AsyncSession, review_id: str, evidence_id: str) -> None:
+    item = await session.get(ReviewItem, review_id)
+    assert item is not None
+    item.payload = {**item.payload, "evidence_id": evidence_id}
+
+
+async def _case_of(uow: UnitOfWork, item: ReviewItem) -> tuple[ProblemRecord, Student]:
+    found = (
+        await uow.session.execute(
+            select(ProblemRecord, Student)
+            .join(Student, Student.id == ProblemRecord.student_id)
+            .where(ProblemRecord.id == item.payload["problem_record_id"])
+            .with_for_update()
+        )
+    ).first()
+    if found is None:
+        raise LookupError(f"review {item.id}: problem record {item.payload['problem_record_id']} is gone")
+    return found[0], found[1]
+
+
+async def _recheck_act(uow: UnitOfWork, item: ReviewItem, on: date) -> str | None:
+    """At each approval: still this school's turn, the move still allowed, the number still free."""
+    row, student = await _case_of(uow, item)
+    choice = Choice(item.payload["choice"])
+    try:
+        _check_turn(row, here_side(row), choice)
+        if choice is Choice.CHANGE:
+            await problem_effects.check_new_id_number(uow.session, student, item.payload["new_id_number"])
+        else:
+            problem_effects.check_delete(student)
+    except Problem as exc:
+        return exc.errors[0].reason_zh if exc.errors else exc.title_zh
+    return None
+
+
+async def _apply_act(
+    uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ctx: ServiceContext, checks: IdentityChecks
+) -> None:
+    """The last approval: the case moves (the other side is auto-evidenced), the record changes,
+    the partner province hears of it — in the approval's unit of work."""
+    row, student = await _case_of(uow, item)
+    payload = item.payload
+    choice, side = Choice(payload["choice"]), here_side(row)
+    try:
+        moved = await take_move(
+            uow.session,
+            row,
+            Act(side, choice),
+            StepBy(
+                payload.get("submitted_by_account") or item.submitted_by,
+                ctx.settings.province,
+                payload.get("evidence_id"),
+                payload.get("note", ""),
+            ),
+            today=_today(),
+            calendar=_calendar(ctx),
+        )
+    except TransitionNotAllowed as exc:
+        raise _refused(exc) from None
+    if choice is Choice.CHANGE:
+        await problem_effects.change_id_number(
+            uow, student, payload["new_id_number"], deps_of(ctx), _today(), checks
+        )
+    else:
+        await problem_effects.delete_record(uow.session, student, ctx.settings.province)
+    _emit_act(uow, row, moved, side, choice, student)
+    await audit.record(
+        uow.session,
+        who,
+        action=f"problem_record.{choice.value}",
+        subject_type="problem_record",
+        subject_id=row.id,
+        place=_place(row),
+        detail=f"问题学籍处理：{choice.value}（{row.kind}），审核通过（{item.id}）",
+        data={"review_id": item.id, "to_state": moved.outcome.state.value},
+    )
+
+
+async def _revise_act(uow: UnitOfWork, item: ReviewItem, payload: dict[str, Any], on: date) -> dict[str, Any]:
+    """A returned change may be corrected (the new number, the note); the choice stays."""
+    if payload.get("choice", item.payload["choice"]) != item.payload["choice"]:
+        raise field_problem(
+            "payload.choice", "the choice cannot be changed; cancel and act again", "不能修改处理方式"
+        )
+    note = payload.get("note", item.payload.get("note", ""))
+    if not isinstance(note, str) or len(note) > 500:
+        raise field_problem("payload.note", "at most 500 characters", "备注不能超过500个字符")
+    revised = {**item.payload, "note": note}
+    if item.payload["choice"] == Choice.CHANGE.value:
+        number = payload.get("new_id_number", item.payload["new_id_number"])
+        if not isinstance(number, str):
+            raise field_problem(
+                "payload.new_id_number", "give the corrected ID number", "请填写变更后身份证件号"
+            )
+        _, student = await _case_of(uow, item)
+        revised["new_id_number"] = (
+            await problem_effects.check_new_id_number(uow.session, student, number)
+        ).number
+    return revised
+
+
+async def _no_required_levels(uow: UnitOfWork, item: ReviewItem, on: date) -> tuple[ReviewLevel, ...]:
+    return ()
+
+
+register_effect(
+    REVIEW_FAMILY,
+    ReviewEffect(
+        recheck=_recheck_act, apply=_apply_act, revise=_revise_act, required_levels=_no_required_levels
+    ),
+)
 
 
 def _may_arbitrate(principal: Principal, row: ProblemRecord) -> bool:

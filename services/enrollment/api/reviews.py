@@ -32,10 +32,12 @@ from services.enrollment.domain.review_state import (
     batch_summary,
     is_overdue,
 )
+from services.enrollment.identity_recheck import IdentityChecks, with_identity_checks
 from services.enrollment.models import School
 from services.enrollment.models.changes import EVIDENCE_ORG, EvidenceFile
 from services.enrollment.models.workflow import REVIEW_ORG, ApprovalChainRule, ReviewDecision, ReviewItem
 from services.enrollment.overdue_reviews import flag_overdue
+from services.enrollment.registering import deps_of
 from services.enrollment.review_items import (
     REVIEWER_LEVEL,
     ItemSkipped,
@@ -470,13 +472,19 @@ def _refused(exc: ReviewNotAllowed) -> Problem:
 
 
 async def _decide_one(ctx: Context, principal: Principal, item_id: str, body: DecisionBody) -> ReviewItem:
-    """One item, one unit of work: the decision, the business effect and its events commit together."""
-    with tracer.start_as_current_span("decide review", attributes={ATTR_REVIEW_ID: item_id}):
+    """One item, one unit of work: the decision, the business effect and its events commit
+    together. An effect that needs the population registry gets its verdict between attempts,
+    never while the item and the student are locked (identity_recheck.with_identity_checks)."""
+
+    async def attempt(checks: IdentityChecks) -> ReviewItem:
         async with ctx.uow() as uow:
             item = await _locked_item(uow, principal, item_id)
-            await decide(ctx, uow, item, ReviewAction(body.decision), body.opinion, principal)
+            await decide(ctx, uow, item, ReviewAction(body.decision), body.opinion, principal, checks)
             await uow.commit()
         return item
+
+    with tracer.start_as_current_span("decide review", attributes={ATTR_REVIEW_ID: item_id}):
+        return await with_identity_checks(deps_of(ctx).registry, attempt)
 
 
 @router.post(

@@ -14,9 +14,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.api.reviews import RESPONSES, ReviewView, check_evidence, review_view
+from services.enrollment.domain.approval_chain import ReviewLevel
+from services.enrollment.domain.pending_action import (
+    ANSWERS_ZH,
+    ActionKind,
+    ActionState,
+    Answer,
+    Standing,
+    answers,
+)
 from services.enrollment.domain.review_state import ReviewState
 from services.enrollment.domain.status_change import (
     CHANGE_NAME_ZH,
+    CHECKIN_CAUSE,
     UNDOES,
     ChangeRefused,
     ChangeRequest,
@@ -27,8 +37,11 @@ from services.enrollment.domain.status_change import (
     required_levels,
 )
 from services.enrollment.domain.student_state import StudentState, is_frozen
+from services.enrollment.identity_recheck import IdentityChecks
 from services.enrollment.models import STUDENT_ORG, School, SchoolClass, SchoolMajor, Student, StudentHistory
+from services.enrollment.models.pending_actions import PendingAction
 from services.enrollment.models.workflow import ReviewItem
+from services.enrollment.pending_actions import link_change, resolve_by_change
 from services.enrollment.records import summary_of
 from services.enrollment.review_items import (
     ReviewEffect,
@@ -61,6 +74,12 @@ class StatusChangeBody(BaseModel):
     new_study_form: StudyForm | None = Field(None, description="转学习形式")
     cause: Literal["checkin_misses"] | None = Field(
         None, description="checkin_misses: made because of missed check-ins; undoing it needs the province"
+    )
+    pending_action_id: str | None = Field(
+        None,
+        max_length=40,
+        description="the pending action (待办, /pending-actions) this change answers; it is resolved "
+        "when the change is approved",
     )
 
 
@@ -141,7 +160,7 @@ def _suspension_of(item: ReviewItem | None) -> Suspension | None:
 
 async def _validated(
     session: AsyncSession, student: Student, body: StatusChangeBody, on: date
-) -> tuple[dict[str, Any], tuple[Any, ...]]:
+) -> tuple[dict[str, Any], tuple[ReviewLevel, ...]]:
     request = await _request_of(session, student, body)
     course = course_of(student)
     try:
@@ -185,6 +204,10 @@ async def start_status_change(
     with tracer.start_as_current_span("open status change", attributes=attributes):
         async with ctx.uow() as uow:
             student, school = await student_for_change(uow, principal, student_id, body.evidence_ids)
+            action = await _answered_action(uow.session, student, body)
+            if action is not None and action.kind == ActionKind.MISS_THRESHOLD.value:
+                # Made because of missed check-ins: undoing it later needs the province.
+                body = body.model_copy(update={"cause": CHECKIN_CAUSE})
             payload, required = await _validated(uow.session, student, body, on)
             item = await open_review(
                 uow,
@@ -199,9 +222,44 @@ async def start_status_change(
                 on=on,
                 cal=calendar(ctx),
             )
+            if action is not None:
+                await link_change(uow.session, action, item.id)
             await uow.commit()
     response.headers["Location"] = f"/api/v1/reviews/{item.id}"
     return review_view(item, on)
+
+
+async def _answered_action(
+    session: AsyncSession, student: Student, body: StatusChangeBody
+) -> PendingAction | None:
+    """The pending action the change names: the student's, still open, and one this change
+    answers (DOMAIN.md: non-full-time, suspend or withdraw for missed rounds; suspend for leave)."""
+    if body.pending_action_id is None:
+        return None
+    action = await session.scalar(
+        select(PendingAction)
+        .where(PendingAction.id == body.pending_action_id, PendingAction.student_id == student.id)
+        .with_for_update()
+    )
+    if action is None:
+        raise field_problem(
+            "pending_action_id", "no such pending action of this student", "该学生没有此待办事项"
+        )
+    if action.state != ActionState.OPEN.value:
+        raise field_problem(
+            "pending_action_id",
+            f"the pending action is {action.state}",
+            "该待办事项已办结或已撤回",
+            status=409,
+        )
+    kind = ActionKind(action.kind)
+    if not answers(kind, Answer(body.type, body.new_study_form)):
+        raise field_problem(
+            "type",
+            f"this change does not answer a {kind.value} pending action",
+            f"该待办应办理{ANSWERS_ZH[kind]}",
+        )
+    return action
 
 
 async def student_for_change(
@@ -269,7 +327,9 @@ async def _recheck(uow: UnitOfWork, item: ReviewItem, on: date) -> str | None:
     return None
 
 
-async def _apply(uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ctx: ServiceContext) -> None:
+async def _apply(
+    uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ctx: ServiceContext, checks: IdentityChecks
+) -> None:
     student = await _locked_student(uow, item)
     body = _body_of(item)
     request = await _request_of(uow.session, student, body)
@@ -302,6 +362,8 @@ async def _apply(uow: UnitOfWork, item: ReviewItem, who: Principal, on: date, ct
         ),
         subject=student.id,
     )
+    # A pending action (待办) this change answers is resolved with it.
+    await resolve_by_change(uow.session, item, Standing(student.status, student.study_form))
 
 
 async def _revise(uow: UnitOfWork, item: ReviewItem, payload: dict[str, Any], on: date) -> dict[str, Any]:
@@ -313,9 +375,20 @@ async def _revise(uow: UnitOfWork, item: ReviewItem, payload: dict[str, Any], on
         raise field_problem(f"payload.{field}", str(first.get("msg")), "取值不正确") from None
     if business_type(body.type) != item.business_type:
         raise field_problem("payload.type", "the change type cannot be changed", "不能修改异动类型")
+    linked = item.payload.get("pending_action_id")
+    if linked is not None:
+        # The pending action it answers, and the cause that came with it, stay as first submitted.
+        body = body.model_copy(update={"pending_action_id": linked, "cause": item.payload.get("cause")})
     student = await _locked_student(uow, item)
     revised, _ = await _validated(uow.session, student, body, on)
     return revised
 
 
-register_effect("status_change", ReviewEffect(recheck=_recheck, apply=_apply, revise=_revise))
+async def _required(uow: UnitOfWork, item: ReviewItem, on: date) -> tuple[ReviewLevel, ...]:
+    _, required = await _validated(uow.session, await _locked_student(uow, item), _body_of(item), on)
+    return required
+
+
+register_effect(
+    "status_change", ReviewEffect(recheck=_recheck, apply=_apply, revise=_revise, required_levels=_required)
+)

@@ -66,6 +66,10 @@ class RegisterStudent(BaseModel):
     birth_date: date | None = Field(
         None, description="required for non-resident IDs; checked against a resident ID"
     )
+    nationality: str | None = Field(
+        None, max_length=3, description="国籍, ISO 3166-1 alpha-3; default CHN except for a passport"
+    )
+    ethnicity: str | None = Field(None, max_length=2, description="民族, GB/T 3304 code (01 汉族 …)")
 
     @field_validator("study_length", mode="before")
     @classmethod
@@ -86,6 +90,8 @@ class RegisterStudent(BaseModel):
             sex=self.sex,
             birth_date=self.birth_date,
             major_code=self.major_code,
+            nationality=self.nationality,
+            ethnicity=self.ethnicity,
         )
 
 

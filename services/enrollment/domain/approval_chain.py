@@ -18,8 +18,16 @@ LEVELS: tuple[ReviewLevel, ...] = get_args(ReviewLevel)
 
 # Business types the chain is configured for; "status_change:<type>" names one change type, the
 # bare "status_change" family rule applies to every type without a rule of its own. Graduation
-# and transfers reuse the mechanism later under their own names.
-BUSINESS_FAMILIES = ("registration_no_id", "status_change", "key_data_change", "graduation", "transfer")
+# and transfers reuse the mechanism later under their own names; "problem_record:<choice>" is a
+# school's change or delete of a problem record.
+BUSINESS_FAMILIES = (
+    "registration_no_id",
+    "status_change",
+    "key_data_change",
+    "graduation",
+    "transfer",
+    "problem_record",
+)
 
 # DOMAIN.md "Enrollment": no-ID students are approved by school, county, city and province.
 # "Status changes": the school starts, each reviewing level has 10 working days; a school leader
@@ -30,6 +38,10 @@ DEFAULT_CHAINS: dict[str, tuple[ReviewLevel, ...]] = {
     "key_data_change": ("school", "county"),
     "graduation": ("school", "county"),
     "transfer": ("school", "county"),
+    # Seed 002 问题学籍: a school's change (变更) or delete (删除) of a problem record goes to the
+    # school leader (学籍主管领导), then the supervising bureau, "and higher where the flow says"
+    # ("problem_record:change" / "problem_record:delete" may be configured apart).
+    "problem_record": ("school", "county"),
 }
 FALLBACK_CHAIN: tuple[ReviewLevel, ...] = ("school", "county")
 

@@ -7,12 +7,28 @@ fed by check-ins), FM6 (unfiled campuses) and FM7 need facts this service does n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
+
+from services.enrollment.domain.student_state import StudentState
 
 FM5_TOLERANCE = 0.02  # "超过学籍总人数的2%"
 FM8_MIN_NEW_STUDENTS = 60  # "连续两年招生人数不能达到60人"
 FM8_MIN_IN_SCHOOL = 240  # "在校生连续两年不能达到240人"
+
+# Who counts as "in school" (在校生): on the roll, whether present, on leave or suspended.
+ON_ROLL_STATES: tuple[StudentState, ...] = (
+    StudentState.IN_SCHOOL,
+    StudentState.ON_LEAVE,
+    StudentState.SUSPENDED,
+    StudentState.SUSPECTED_DROPOUT,
+)
+
+# The yearly in-school count FM8 compares is taken once a year when the autumn intake is final:
+# at its filing deadline, 20 December (seed 004 art. 7: 秋季招生 12月20日前完成备案).
+SNAPSHOT_MONTH_DAY = (12, 20)
 
 
 def fm2_unfiled_enrolment(students_without_qualification: int) -> bool:
@@ -35,11 +51,25 @@ def fm5_national_mismatch(provincial_count: int, national_count: int | None) -> 
     return abs(provincial_count - national_count) * 100 > provincial_count * round(FM5_TOLERANCE * 100)
 
 
-def fm8_no_effective_enrolment(new_students_last_two_years: tuple[int, int], in_school: int) -> bool:
+def snapshot_year_due(today: date) -> int:
+    """The latest year whose in-school snapshot should exist by ``today``: this year's from
+    20 December on, last year's before."""
+    month, day = SNAPSHOT_MONTH_DAY
+    return today.year if (today.month, today.day) >= (month, day) else today.year - 1
+
+
+def fm8_no_effective_enrolment(
+    new_students_last_two_years: tuple[int, int], in_school_last_two_years: Sequence[int]
+) -> bool:
     """FM8 连续无有效招生: fewer than 60 new students in each of the last two intakes, or fewer
-    than 240 in school. The seed says the in-school count must also fall short "two years
-    running"; the records hold today's roll only (no yearly snapshot yet), so today's decides."""
-    return all(n < FM8_MIN_NEW_STUDENTS for n in new_students_last_two_years) or in_school < FM8_MIN_IN_SCHOOL
+    than 240 in school two years running — judged on the last two yearly snapshots of the roll
+    (``in_school_snapshots``). With fewer than two snapshots the in-school half cannot be judged
+    yet, and only the intakes decide."""
+    few_new = all(n < FM8_MIN_NEW_STUDENTS for n in new_students_last_two_years)
+    small = len(in_school_last_two_years) >= 2 and all(
+        n < FM8_MIN_IN_SCHOOL for n in in_school_last_two_years[:2]
+    )
+    return few_new or small
 
 
 Rating = Literal["D"]

@@ -24,6 +24,14 @@ TEMPORARY_NUMBER_PREFIX = "L"  # 临时学籍号
 # review chain up to the province (built beside this, not by this rule set).
 SELF_SERVICE_ID_TYPES: frozenset[str] = frozenset({"resident_id", "hk_macao_taiwan", "passport"})
 
+# 国籍 as ISO 3166-1 alpha-3. A resident ID, an HK/Macao/Taiwan permit and "no ID" (a Chinese
+# child without a hukou yet, seed 003 "无身份证号的中国籍学生") all mean Chinese nationality; a
+# passport holder's nationality is whatever the passport says.
+CHINESE_NATIONALITY = "CHN"
+_NATIONALITY = re.compile(r"[A-Z]{3}")
+# 民族 as the GB/T 3304 code: 01–56 the 56 ethnic groups, 97 其他, 98 外国血统中国籍人士.
+ETHNICITY_CODES: frozenset[str] = frozenset({f"{n:02d}" for n in range(1, 57)} | {"97", "98"})
+
 # HK/Macao/Taiwan permits and passports: letters and digits, as printed.
 _FOREIGN_ID = re.compile(r"[A-Z0-9]{5,20}")
 
@@ -116,6 +124,8 @@ class Candidate:
     sex: Sex | None = None
     birth_date: date | None = None
     major_code: str | None = None
+    nationality: str | None = None
+    ethnicity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,8 @@ class Registration:
     major_code: str
     study_length: float
     study_form: StudyForm
+    nationality: str | None = None
+    ethnicity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,28 +215,17 @@ def validate_registration(
             )
         )
     major = candidate.major_code or offer.class_major
-    if major not in offer.known_majors:
-        problems.append(
-            RuleViolation("major_code", f"专业代码 {major} 不在中职专业目录中", f"unknown major {major}")
-        )
-    elif major not in offer.qualified_majors:
-        problems.append(
-            RuleViolation(
-                "major_code",
-                f"本校未备案{offer.entry_year}年招收专业 {major}（无招生资质）",
-                f"the school has no enrolment qualification for major {major} in {offer.entry_year}",
-            )
-        )
-    if birth is not None and not any(p.field in ("birth_date", "id_number") for p in problems):
-        age_problem = entry_age_and_study_length_problem(
-            birth=birth,
-            entry_year=offer.entry_year,
-            route=candidate.entry_route,
-            study_length=candidate.study_length,
-            study_form=candidate.study_form,
-        )
-        if age_problem is not None:
-            problems.append(RuleViolation("study_length", age_problem.reason_zh, age_problem.reason_en))
+    birth_known = not any(p.field in ("birth_date", "id_number") for p in problems)
+    problems += course_violations(
+        major_code=major,
+        offer=offer,
+        birth=birth if birth_known else None,
+        route=candidate.entry_route,
+        study_length=candidate.study_length,
+        study_form=candidate.study_form,
+    )
+    nationality = nationality_of(candidate.id_type, candidate.nationality)
+    problems += nationality_violations(candidate.id_type, nationality, candidate.ethnicity)
     if problems or sex is None or birth is None:
         return problems
     return Registration(
@@ -236,7 +237,87 @@ def validate_registration(
         major_code=major,
         study_length=candidate.study_length,
         study_form=candidate.study_form,
+        nationality=nationality,
+        ethnicity=candidate.ethnicity,
     )
+
+
+def nationality_of(id_type: IdType, given: str | None) -> str | None:
+    """The nationality the record holds: as given (upper case), else Chinese for every ID type
+    but a passport (unknown until given)."""
+    if given:
+        return given.strip().upper()
+    return None if id_type == "passport" else CHINESE_NATIONALITY
+
+
+def nationality_violations(
+    id_type: IdType, nationality: str | None, ethnicity: str | None
+) -> list[RuleViolation]:
+    problems = []
+    if nationality is not None and not _NATIONALITY.fullmatch(nationality):
+        problems.append(
+            RuleViolation(
+                "nationality",
+                "国籍应为三位字母代码（如 CHN）",
+                "nationality must be an ISO 3166 alpha-3 code",
+            )
+        )
+    elif nationality is not None and id_type != "passport" and nationality != CHINESE_NATIONALITY:
+        problems.append(
+            RuleViolation(
+                "nationality",
+                "持居民身份证、港澳台居民证件或无证件的学生国籍应为中国（CHN）",
+                "a resident ID, an HK/Macao/Taiwan permit or no ID means a Chinese national (CHN)",
+            )
+        )
+    if ethnicity is not None and ethnicity not in ETHNICITY_CODES:
+        problems.append(
+            RuleViolation(
+                "ethnicity", "民族代码不正确（GB/T 3304 两位代码）", "ethnicity must be a GB/T 3304 code"
+            )
+        )
+    return problems
+
+
+def course_violations(
+    *,
+    major_code: str,
+    offer: SchoolOffer,
+    birth: date | None,
+    route: EntryRoute,
+    study_length: float,
+    study_form: StudyForm,
+) -> list[RuleViolation]:
+    """The school-data rules of a new student, whatever the ID type (a student without ID too):
+    the major is in the catalogue and qualified for the intake year, and the entry age fits the
+    route and the study length (``study_length``). ``birth`` None skips the age rule (the birth
+    date itself is wrong, and that is reported on its own)."""
+    problems: list[RuleViolation] = []
+    if major_code not in offer.known_majors:
+        problems.append(
+            RuleViolation(
+                "major_code", f"专业代码 {major_code} 不在中职专业目录中", f"unknown major {major_code}"
+            )
+        )
+    elif major_code not in offer.qualified_majors:
+        problems.append(
+            RuleViolation(
+                "major_code",
+                f"本校未备案{offer.entry_year}年招收专业 {major_code}（无招生资质）",
+                f"the school has no enrolment qualification for major {major_code} in {offer.entry_year}",
+            )
+        )
+    if birth is not None:
+        age_problem = entry_age_and_study_length_problem(
+            birth=birth,
+            entry_year=offer.entry_year,
+            route=route,
+            study_length=study_length,
+            study_form=study_form,
+        )
+        if age_problem is not None:
+            problems.append(RuleViolation("study_length", age_problem.reason_zh, age_problem.reason_en))
+    return problems
 
 
 def _declared_matches_id(

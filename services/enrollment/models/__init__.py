@@ -132,6 +132,10 @@ class Student(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     frozen: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # 国籍 (key data: ISO 3166-1 alpha-3, "CHN" for a resident ID) and 民族 (non-key: GB/T 3304
+    # two-digit code), DOMAIN.md "Student record". Added by 0006_enrollment_gaps.
+    nationality: Mapped[str | None] = mapped_column(String(3))
+    ethnicity: Mapped[str | None] = mapped_column(String(2))
     # HMAC of the ID number under the key partner provinces share (dedupe.py): what the
     # cross-province duplicate check compares, never the number itself.
     id_digest: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -126,6 +126,7 @@ async def test_indicators__a_healthy_school_is_not_forced_to_d(p41: Province) ->
         "broken": False,
         "new_students": {str(YEAR): 125, str(YEAR - 1): 125},
         "in_school": 250,
+        "in_school_snapshots": {},
     }
     assert school["broken"] == [] and school["rating"] is None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,6 +15,7 @@ from services.enrollment.domain.negative_list import (
     fm5_national_mismatch,
     fm8_no_effective_enrolment,
     forced_rating,
+    snapshot_year_due,
 )
 
 
@@ -46,10 +49,41 @@ def test_fm5_national_mismatch__matches_the_percentage(provincial: int, national
 
 @pytest.mark.parametrize(
     ("new", "in_school", "broken"),
-    [((60, 59), 300, False), ((59, 59), 300, True), ((0, 100), 240, False), ((100, 100), 239, True)],
+    [
+        ((60, 59), [300, 300], False),
+        ((59, 59), [300, 300], True),
+        ((0, 100), [240, 100], False),
+        ((100, 100), [239, 239], True),
+        ((100, 100), [239, 240], False),  # one year short is not "two years running"
+        ((100, 100), [100], False),  # a single snapshot cannot show two years
+        ((100, 100), [], False),
+        ((10, 10), [], True),  # the intakes alone still decide
+    ],
 )
-def test_fm8_no_effective_enrolment(new: tuple[int, int], in_school: int, broken: bool) -> None:
+def test_fm8_no_effective_enrolment(new: tuple[int, int], in_school: list[int], broken: bool) -> None:
     assert fm8_no_effective_enrolment(new, in_school) is broken
+
+
+@given(
+    new=st.tuples(st.integers(0, 200), st.integers(0, 200)),
+    snapshots=st.lists(st.integers(0, 1000), max_size=2),
+)
+def test_fm8__in_school_needs_two_snapshots_both_short(new: tuple[int, int], snapshots: list[int]) -> None:
+    small_two_years = len(snapshots) == 2 and max(snapshots) < 240
+    assert fm8_no_effective_enrolment(new, snapshots) == (max(new) < 60 or small_two_years)
+
+
+@pytest.mark.parametrize(
+    ("today", "year"),
+    [
+        (date(2026, 12, 19), 2025),
+        (date(2026, 12, 20), 2026),
+        (date(2027, 3, 1), 2026),
+        (date(2026, 12, 31), 2026),
+    ],
+)
+def test_snapshot_year_due__taken_at_the_autumn_filing_deadline(today: date, year: int) -> None:
+    assert snapshot_year_due(today) == year
 
 
 def test_forced_rating__d_when_any_item_is_broken() -> None:

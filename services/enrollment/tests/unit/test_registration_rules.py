@@ -14,6 +14,7 @@ from services.enrollment.domain.registration import (
     Registration,
     RuleViolation,
     SchoolOffer,
+    course_violations,
     needs_identity_check,
     temporary_student_number,
     validate_registration,
@@ -123,3 +124,36 @@ def test_later_registered_acts_first__exactly_one_side_acts(a: object, b: object
     here = later_registered_acts_first(a, b, here="41", there="37")  # type: ignore[arg-type]
     there = later_registered_acts_first(b, a, here="37", there="41")  # type: ignore[arg-type]
     assert {here, there} == {"here", "counterpart"}
+
+
+@given(
+    birth=st.dates(min_value=date(1995, 1, 1), max_value=date(2020, 12, 31)),
+    length=st.sampled_from([1.0, 2.0, 3.0, 3.5, 4.0, 5.0, 6.0]),
+    route=st.sampled_from(["junior_high_graduate", "primary_arts", "junior_high_unfinished"]),
+    form=st.sampled_from(["full_time", "part_time"]),
+)
+def test_course_rules__a_student_without_id_is_judged_as_one_with_an_id(
+    birth: date, length: float, route: str, form: str
+) -> None:
+    """The rules a no-ID student is checked by (birth date typed in) are exactly the school-data
+    rules an ID'd student of the same birth date meets: one function, no second copy."""
+    with_id = validate_registration(
+        _candidate(
+            id_number=make_resident_id("410102", birth, 7),
+            study_length=length,
+            entry_route=route,
+            study_form=form,
+        ),
+        OFFER,
+        today=TODAY,
+    )
+    without_id = course_violations(
+        major_code="710201",
+        offer=OFFER,
+        birth=birth,
+        route=route,  # type: ignore[arg-type]
+        study_length=length,
+        study_form=form,  # type: ignore[arg-type]
+    )
+    id_problems = [v for v in with_id if v.field == "study_length"] if isinstance(with_id, list) else []
+    assert id_problems == without_id
