@@ -20,16 +20,16 @@ from uuid6 import uuid7
 
 from services.enrollment import audit
 from services.enrollment.api.queries import StudentRow, count_filtered, filtered, row_of
-from services.enrollment.domain.export_approval import (
+from services.enrollment.models import Student
+from services.enrollment.models.exports import ExportRequest
+from services.enrollment.student_query import StudentFilter
+from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role, require_role
+from shared.dual_post import (
     DOWNLOAD_WINDOW,
     Account,
     export_state,
     may_approve_export,
 )
-from services.enrollment.models import Student
-from services.enrollment.models.exports import ExportRequest
-from services.enrollment.student_query import StudentFilter
-from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role, require_role
 from shared.problems import Problem, conflict, field_problem, forbidden, not_found
 from shared.service import Context
 from shared.telemetry import ATTR_EXPORT_ID

@@ -19,6 +19,7 @@ from services.identity.models import Account, FaceConsent, FaceTemplate, account
 from shared.auth import Principal, Role, require_role
 from shared.jurisdiction import jurisdiction_filter
 from shared.service import Context
+from shared.xlsx import safe_cells
 
 router = APIRouter(tags=["student accounts"])
 VIEWERS = (Role.PROVINCE, Role.CITY, Role.COUNTY, Role.SCHOOL_REGISTRAR, Role.SCHOOL_LEADER, Role.COUNSELOR)
@@ -123,12 +124,6 @@ async def list_student_accounts(
     return [_row(*r) for r in rows]
 
 
-def _safe_cells(values: list[Any]) -> list[Any]:
-    """Text starting with = + - @ would be a formula in Excel (CSV/formula injection, OWASP):
-    such a name or class is written with a leading apostrophe, Excel's text marker."""
-    return [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in values]
-
-
 HEADERS = [
     "学号 student number",
     "姓名 name",
@@ -154,7 +149,7 @@ async def export_student_accounts(principal: OwnPrincipal, ctx: Context, f: Filt
     for r in rows:
         row = _row(*r)
         sheet.append(
-            _safe_cells(
+            safe_cells(
                 [
                     row.student_number,
                     row.name,

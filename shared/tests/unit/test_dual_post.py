@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.enrollment.domain.export_approval import (
+from shared.dual_post import (
     DOWNLOAD_WINDOW,
     Account,
     ExportState,

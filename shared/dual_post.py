@@ -1,6 +1,9 @@
 """Dual post (双岗, DOMAIN.md "Organisation tree and roles"; DESIGN.md "Cross-cutting"): a bulk
 export of personal data needs the approval of a second user of the same school or bureau, and
-the file is handed over once, to the requester, within a time limit."""
+the file is handed over once, to the requester, within a time limit.
+
+The rule every service's exports follow (enrollment's student lists, check-in's lists).
+"""
 
 from __future__ import annotations
 
