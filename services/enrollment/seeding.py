@@ -2,7 +2,8 @@
 
 Each school, campus and class is announced once, when its row is first inserted, so starting the
 service again (or two replicas at once: ``ON CONFLICT DO NOTHING`` lets exactly one insert win)
-emits nothing new.
+emits nothing new. The seed's supplementary registration windows (补注册) are inserted the same
+way, under an id made of what they grant: one the province has closed stays closed on restart.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from opentelemetry import trace
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import InstrumentedAttribute
 
-from services.enrollment.domain.org_tree import OrgRows, OrgSeed, flatten
+from services.enrollment.domain.org_tree import OrgRows, OrgSeed, SeedSupplementaryWindow, flatten
 from services.enrollment.models import Campus, Major, Region, School, SchoolClass, SchoolMajor
+from services.enrollment.models.registration_windows import SupplementaryRegistrationWindow
+from services.enrollment.registration_windows import resolve_scope
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.enrollment import CampusRegistered, ClassRegistered, SchoolRegistered
 from shared.service import ServiceContext
@@ -40,6 +43,9 @@ async def seed_org_tree(ctx: ServiceContext) -> None:
     with tracer.start_as_current_span("seed organisation tree"):
         async with ctx.uow() as uow:
             new = await _insert_missing(uow, rows)
+            new["supplementary windows"] = await seed_supplementary_windows(
+                uow, seed.province.code, seed.supplementary_windows
+            )
             await uow.commit()
     log.info("organisation tree seeded: %s", ", ".join(f"{n} new {what}" for what, n in new.items()))
 
@@ -98,6 +104,46 @@ async def _insert_missing(uow: UnitOfWork, rows: OrgRows) -> dict[str, int]:
                 subject=klass.id,
             )
     return {"schools": len(new_schools), "campuses": len(new_campuses), "classes": len(new_classes)}
+
+
+SEEDED_BY = "seed"
+
+
+def seeded_window_id(window: SeedSupplementaryWindow) -> str:
+    return f"seed-{window.intake_year}-{window.season}-{window.scope or 'all'}-{window.starts_on:%Y%m%d}"
+
+
+async def seed_supplementary_windows(
+    uow: UnitOfWork, province: str, windows: Sequence[SeedSupplementaryWindow]
+) -> int:
+    """Insert the seed's windows not there yet (after the tree: a scope names its places);
+    returns how many this call inserted."""
+    values = []
+    for window in windows:
+        scope = await resolve_scope(uow.session, province, window.scope)
+        if scope is None:
+            raise ValueError(
+                f"supplementary window scope {window.scope} is not a place of province {province}"
+            )
+        values.append(
+            {
+                "id": seeded_window_id(window),
+                "intake_year": window.intake_year,
+                "season": window.season,
+                "province_code": scope.province,
+                "city_code": scope.city,
+                "county_code": scope.county,
+                "school_code": scope.school,
+                "starts_on": window.starts_on,
+                "ends_on": window.ends_on,
+                "reason": window.reason,
+                "granted_by": SEEDED_BY,
+                "granted_by_name": SEEDED_BY,
+            }
+        )
+    return len(
+        await _insert(uow, SupplementaryRegistrationWindow, values, SupplementaryRegistrationWindow.id)
+    )
 
 
 async def _insert(

@@ -15,6 +15,7 @@ from services.enrollment.api import (
     pending_actions,
     problems,
     queries,
+    registration_windows,
     registrations,
     reviews,
     status_changes,
@@ -37,4 +38,5 @@ ROUTERS: list[APIRouter] = [
     key_data.router,
     filing.router,
     pending_actions.router,
+    registration_windows.router,
 ]

@@ -31,6 +31,7 @@ from services.enrollment.models.changes import StudentGuardian
 from services.enrollment.models.workflow import ReviewItem
 from services.enrollment.records import summary_of
 from services.enrollment.registering import class_and_offer
+from services.enrollment.registration_windows import window_violation
 from services.enrollment.review_items import ReviewEffect, calendar, open_review, register_effect, today
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
@@ -77,8 +78,11 @@ class NoIdStudentBody(BaseModel):
 
 
 async def _validated(
-    session: AsyncSession, body: NoIdStudentBody, school_code: str, on: date
+    session: AsyncSession, body: NoIdStudentBody, school_code: str, on: date, *, window: bool
 ) -> dict[str, Any]:
+    """The body's rules; with ``window``, also the intake's registration window (the school
+    registers when it submits: approvals and a revision of the same class come after the
+    deadline without reopening the question)."""
     try:
         guardian = parse_resident_id(body.guardian.id_number)
     except InvalidIdNumber as exc:
@@ -88,7 +92,7 @@ async def _validated(
     found = await class_and_offer(session, body.class_id, school_code, None)
     if found is None:
         raise field_problem("class_id", "no such class in your school", "本校没有该班级")
-    klass, _, offer = found
+    klass, school, offer = found
     # The rules every new student meets (DOMAIN.md "Enrollment" → "Study length"): the class's
     # major qualified for its intake year, the entry age against the route and study length.
     violations = course_violations(
@@ -99,6 +103,9 @@ async def _validated(
         study_length=body.study_length,
         study_form=body.study_form,
     ) + nationality_violations("none", body.nationality.upper(), body.ethnicity)
+    closed = await window_violation(session, klass, school, on) if window else None
+    if closed is not None:
+        violations.insert(0, closed)
     if violations:
         raise rule_problems(violations)
     payload = body.model_dump(mode="json", exclude={"evidence_ids"})
@@ -123,7 +130,7 @@ async def submit_student_without_id(
         if school is None:
             raise field_problem("class_id", "no such class in your school", "本校没有该班级")
         await check_evidence(uow.session, body.evidence_ids, school.code)
-        payload = await _validated(uow.session, body, school.code, on)
+        payload = await _validated(uow.session, body, school.code, on, window=True)
         item = await open_review(
             uow,
             business_type=BUSINESS_TYPE,
@@ -150,7 +157,7 @@ async def _recheck(uow: UnitOfWork, item: ReviewItem, on: date) -> str | None:
     """At each approval: the class still exists and the rules still hold (a qualification may
     have been withdrawn since the school submitted)."""
     try:
-        await _validated(uow.session, _body_of(item), item.school_code, on)
+        await _validated(uow.session, _body_of(item), item.school_code, on, window=False)
     except Problem as exc:
         return exc.errors[0].reason_zh if exc.errors else exc.title_zh
     return None
@@ -217,7 +224,8 @@ async def _revise(uow: UnitOfWork, item: ReviewItem, payload: dict[str, Any], on
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or "payload"
         raise field_problem(f"payload.{field}", str(first.get("msg")), "取值不正确") from None
-    return await _validated(uow.session, body, item.school_code, on)
+    moved = body.class_id != item.payload.get("class_id")
+    return await _validated(uow.session, body, item.school_code, on, window=moved)
 
 
 async def _required(uow: UnitOfWork, item: ReviewItem, on: date) -> tuple[ReviewLevel, ...]:

@@ -31,6 +31,8 @@ from services.enrollment.registering import (
     today_in_china,
     write_registration,
 )
+from services.enrollment.registration_windows import window_violation
+from services.enrollment.review_items import today
 from shared.auth import CurrentPrincipal, Role, require_role
 from shared.events.common import StudyForm
 from shared.jurisdiction import jurisdiction_filter
@@ -151,6 +153,11 @@ async def register_student(
             raise field_problem("class_id", "no such class in your school", "本校没有该班级")
         klass, school, offer = found
         checked = validate_registration(body.candidate(), offer, today=today_in_china())
+        # The intake's registration window (seed 004 art. 6, or the province's 补注册): reported
+        # with the other broken rules, on class_id, since the class decides the intake.
+        closed = await window_violation(uow.session, klass, school, today(ctx))
+        if closed is not None:
+            raise rule_problems([closed, *(checked if isinstance(checked, list) else [])])
         if isinstance(checked, list):
             raise rule_problems(checked)
         if deps.registry.remote and needs_identity_check(checked.id_type):

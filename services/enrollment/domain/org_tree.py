@@ -4,10 +4,13 @@ file's shape, and the flat rows it becomes. Accounts in the same file belong to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import date
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.enrollment.domain.filing import Intake
+from services.enrollment.domain.registration_window import grant_problems
 from shared.events.common import Lineage
 
 
@@ -63,9 +66,34 @@ class SeedProvince(_Seed):
     name: str
 
 
+class SeedSupplementaryWindow(_Seed):
+    """A supplementary registration window (补注册) the deployment starts with, as if the
+    province had granted it (domain/registration_window.py). ``scope`` None: the whole province."""
+
+    intake_year: int = Field(ge=2000, le=2100)
+    season: Literal["autumn", "spring"]
+    scope: str | None = Field(None, min_length=2, max_length=10)
+    starts_on: date
+    ends_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _a_window_after_the_deadline(self) -> Self:
+        # Judged as on its first day: a seed file is not refused for having been written earlier.
+        problems = grant_problems(self.intake, self.starts_on, self.ends_on, self.starts_on)
+        if problems:
+            raise ValueError("; ".join(f"{field}: {en}" for field, en, _ in problems))
+        return self
+
+    @property
+    def intake(self) -> Intake:
+        return Intake(self.intake_year, self.season)
+
+
 class OrgSeed(_Seed):
     province: SeedProvince
     cities: list[SeedCity] = Field(default_factory=list)
+    supplementary_windows: list[SeedSupplementaryWindow] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

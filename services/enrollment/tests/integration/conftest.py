@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from random import Random
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from services.enrollment.app import SPEC
+from services.enrollment.registering import today_in_china
 from shared.auth import Principal, Role, StaticJwksVerifier, TokenIssuer
 from shared.bus.tables import InboxMessage, OutboxMessage
 from shared.bus.topology import EVENTS_EXCHANGE, INTERPROVINCE_IN, interprovince_routing_key
@@ -190,7 +191,7 @@ async def _province(
 ) -> AsyncIterator[Province]:
     partner = PARTNER[code]
     seed = keys_dir / f"seed-{code}.json"
-    seed.write_text((REPO / "deploy" / "seed" / f"{code}.json").read_text(encoding="utf-8"), encoding="utf-8")
+    seed.write_text(json.dumps(_seed_without_windows(code), ensure_ascii=False), encoding="utf-8")
     trust = keys_dir / f"trust-{code}.json"
     trust.write_text(
         json.dumps(
@@ -226,7 +227,45 @@ async def _province(
             app.state.jwt_verifier = StaticJwksVerifier(issuer.jwks(), code)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url=f"http://enrollment-{code}") as client:
-                yield Province(code, app, client, amqp_url, issuer, signing_keys[partner])
+                province = Province(code, app, client, amqp_url, issuer, signing_keys[partner])
+                for intake_year in TESTED_INTAKES:
+                    await open_supplementary_window(province, intake_year)
+                yield province
+
+
+# The intakes of the seeded classes, which the tests register into long after their deadlines
+# (20 Nov of 2024 and 2025): each province opens them a supplementary window (补注册) through its
+# API, as a real province would. The demo seed's own windows are left out of the copy: their
+# fixed dates would make the tests depend on the calendar.
+TESTED_INTAKES = (2024, 2025)
+
+
+def _seed_without_windows(code: str) -> dict[str, Any]:
+    seed: dict[str, Any] = json.loads((REPO / "deploy" / "seed" / f"{code}.json").read_text(encoding="utf-8"))
+    seed.pop("supplementary_windows", None)
+    return seed
+
+
+async def open_supplementary_window(
+    p: Province, intake_year: int, *, scope: str | None = None, season: str = "autumn", days: int = 60
+) -> dict[str, Any]:
+    """Open, as the province, a window for the intake from today for ``days`` days."""
+    on = today_in_china()
+    response = await p.client.post(
+        "/api/v1/registration-windows/supplementary",
+        json={
+            "intake_year": intake_year,
+            "season": season,
+            "scope": scope,
+            "starts_on": on.isoformat(),
+            "ends_on": (on + timedelta(days=days)).isoformat(),
+            "reason": "测试补注册",
+        },
+        headers=p.auth(Role.PROVINCE),
+    )
+    assert response.status_code == 201, response.text
+    window: dict[str, Any] = response.json()
+    return window
 
 
 def _dedupe_key(keys_dir: Path) -> Path:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from services.enrollment.domain.org_tree import OrgSeed
 from services.enrollment.models import Campus, Region, School, SchoolClass, SchoolMajor
-from services.enrollment.seeding import seed_org_tree
-from services.enrollment.tests.integration.conftest import SCHOOL, Province, envelope_of
+from services.enrollment.models.registration_windows import SupplementaryRegistrationWindow
+from services.enrollment.seeding import seed_org_tree, seed_supplementary_windows, seeded_window_id
+from services.enrollment.tests.integration.conftest import REPO, SCHOOL, Province, envelope_of
+from shared.auth import Role
 
 ANNOUNCEMENTS = (
     "enrollment.school.registered",
@@ -53,3 +56,36 @@ async def test_seed__running_twice_announces_nothing_new(p41: Province) -> None:
     before = await _counts(p41)
     await seed_org_tree(p41.ctx)
     assert await _counts(p41) == before
+
+
+async def test_seed__supplementary_windows_once_and_closed_stays_closed(p41: Province) -> None:
+    """The demo seed's windows (the suite's copy of the seed leaves them out; see conftest)."""
+    seed = OrgSeed.model_validate_json((REPO / "deploy" / "seed" / "41.json").read_bytes())
+    assert seed.supplementary_windows
+    async with p41.ctx.uow() as uow:
+        assert await seed_supplementary_windows(uow, "41", seed.supplementary_windows) == len(
+            seed.supplementary_windows
+        )
+        await uow.commit()
+    ids = [seeded_window_id(w) for w in seed.supplementary_windows]
+    async with p41.ctx.sessionmaker() as session:
+        rows = list(
+            await session.scalars(
+                select(SupplementaryRegistrationWindow).where(SupplementaryRegistrationWindow.id.in_(ids))
+            )
+        )
+        assert {(r.reason, r.granted_by, r.province_code, r.county_code) for r in rows} == {
+            ("演示环境补注册", "seed", "41", None)
+        }
+    closed = await p41.client.post(
+        f"/api/v1/registration-windows/supplementary/{ids[0]}/close",
+        json={"reason": "演示结束"},
+        headers=p41.auth(Role.PROVINCE),
+    )
+    assert closed.status_code == 200, closed.text
+    async with p41.ctx.uow() as uow:
+        assert await seed_supplementary_windows(uow, "41", seed.supplementary_windows) == 0
+        await uow.commit()
+    async with p41.ctx.sessionmaker() as session:
+        again = await session.get(SupplementaryRegistrationWindow, ids[0])
+        assert again is not None and again.closed_at is not None

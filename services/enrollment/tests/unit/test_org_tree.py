@@ -90,3 +90,28 @@ def test_flatten__a_major_taught_by_two_schools_is_one_catalogue_row() -> None:
     rows = flatten(OrgSeed.model_validate(tree))
     assert [m.code for m in rows.majors] == ["710201"]
     assert len(rows.qualifications) == 2
+
+
+@pytest.mark.parametrize("province", ["41", "37"])
+def test_seed_windows__demo_grants_each_seeded_intake(province: str) -> None:
+    """The demo registers into its seeded classes long after their deadlines: the seed opens a
+    supplementary window (补注册) for the autumn intake of every seeded class's year."""
+    seed = OrgSeed.model_validate_json((SEEDS / f"{province}.json").read_bytes())
+    granted = {(w.intake_year, w.season) for w in seed.supplementary_windows}
+    assert {(c.grade, "autumn") for c in flatten(seed).classes} <= granted
+    assert {w.reason for w in seed.supplementary_windows} == {"演示环境补注册"}
+
+
+def test_seed_windows__one_before_the_deadline_is_refused() -> None:
+    window = {
+        "intake_year": 2024,
+        "season": "autumn",
+        "starts_on": "2024-11-01",
+        "ends_on": "2024-12-31",
+        "reason": "补注册",
+    }
+    with pytest.raises(ValueError, match="starts_on"):
+        OrgSeed.model_validate({**_tree(), "supplementary_windows": [window]})
+    later = {**window, "starts_on": "2024-11-21"}
+    seed = OrgSeed.model_validate({**_tree(), "supplementary_windows": [later]})
+    assert [w.intake_year for w in seed.supplementary_windows] == [2024]
