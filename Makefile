@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo down test test-fast lint trace status bench-faces bench-enrollment
+.PHONY: setup demo down test test-fast lint trace status bench-faces bench-enrollment bench-checkin bench-floor bench-relay
 
 setup:  ## install and start what is missing (servers, virtualenv)
 	@bash deploy/bootstrap.sh
@@ -35,3 +35,12 @@ bench-faces:  ## face verifications/s per process and per core, and accuracy on 
 
 bench-enrollment:  ## import rows/s, registration p50/p99 vs plain INSERT, dedupe p99 (ARGS="--province-size 20000000")
 	@$(PY) -m bench.enrollment $(ARGS)
+
+bench-floor:  ## per-request floor of one service process: latency and CPU per request (ARGS="--profile var/profile")
+	@$(PY) -m bench.enrollment.floor $(ARGS)
+
+bench-relay:  ## outbox relay events/s and CPU per event (ARGS="--events 20000 --batch 100")
+	@$(PY) -m bench.relay $(ARGS)
+
+bench-checkin:  ## peak check-ins: accepted/s, p50/p99, backlog, results vs a bare INSERT+publish floor (ARGS="--students 20000")
+	@$(PY) -m bench.checkin $(ARGS)

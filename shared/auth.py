@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hmac
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -111,18 +112,37 @@ class TokenIssuer:
         return {"keys": [public_jwk(key, kid) for kid, key in self.keys.items()]}
 
 
+VERIFIED_CACHE_SIZE = 10_000
+
+
 class JwksVerifier:
     """Verifies bearer tokens against identity's JWKS, refetched when an unknown key id shows up
     (key rotation) but at most every ``min_refresh`` seconds (a flood of forged kids can't make
-    us hammer identity)."""
+    us hammer identity).
 
-    def __init__(self, jwks_url: str, province: str, *, min_refresh: float = 30.0) -> None:
+    A token that verified once is remembered, by its exact text, until its ``exp``: a client
+    sends the same token with every request for up to its 15 minutes, and the Ed25519 check and
+    claim parsing were the largest part of a small request's cost. Only tokens that passed every
+    check are remembered (a forged or altered token differs in its text, so it never matches),
+    the expiry is checked again on every hit, and the memory is bounded (least recently used out).
+    """
+
+    def __init__(
+        self,
+        jwks_url: str,
+        province: str,
+        *,
+        min_refresh: float = 30.0,
+        cache_size: int = VERIFIED_CACHE_SIZE,
+    ) -> None:
         self._url = jwks_url
         self._issuer = issuer_for(province)
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
         self._min_refresh = min_refresh
         self._lock = asyncio.Lock()
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache_size = cache_size
 
     async def _refresh(self) -> None:
         async with self._lock:
@@ -143,6 +163,20 @@ class JwksVerifier:
         return self._keys.get(kid)
 
     async def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, expires = remembered
+            if time.time() < expires:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]  # expired: the full check below says so
+        principal, expires = await self._verify_fully(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify_fully(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -164,7 +198,7 @@ class JwksVerifier:
         except jwt.PyJWTError as exc:
             raise unauthorized(f"invalid token: {exc}") from exc
         try:
-            return Principal(
+            principal = Principal(
                 account_id=str(claims["sub"]),
                 username=str(claims.get("preferred_username", "")),
                 role=Role(claims["role"]),
@@ -172,6 +206,7 @@ class JwksVerifier:
                 province=str(claims["province"]),
                 student_id=claims.get("student_id"),
             )
+            return principal, float(claims["exp"])
         except (KeyError, ValueError) as exc:
             raise unauthorized("token lacks role or organisation") from exc
 
@@ -201,8 +236,10 @@ class StaticJwksVerifier(JwksVerifier):
     """A verifier for a JWKS document given in configuration rather than fetched (tests, and
     deployments that pin identity's keys)."""
 
-    def __init__(self, jwks: dict[str, list[dict[str, str]]], province: str) -> None:
-        super().__init__("", province)
+    def __init__(
+        self, jwks: dict[str, list[dict[str, str]]], province: str, *, cache_size: int = VERIFIED_CACHE_SIZE
+    ) -> None:
+        super().__init__("", province, cache_size=cache_size)
         self._keys = {k["kid"]: jwt.PyJWK(k) for k in jwks["keys"]}
         self._fetched_at = float("inf")  # never refetch
 

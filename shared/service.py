@@ -27,6 +27,7 @@ from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import JwksVerifier
 from shared.bus.consumer import EventConsumer, Subscription, Subscriptions, consumer_queue_names
@@ -70,7 +71,9 @@ class ServiceSpec:
     on_start: Callable[[ServiceContext], Awaitable[None]] | None = None
 
 
-def get_context(request: Request) -> ServiceContext:
+async def get_context(request: Request) -> ServiceContext:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a thread
+    # hop on every request for what is an attribute lookup.
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 
@@ -191,6 +194,33 @@ def _health_router() -> APIRouter:
     return router
 
 
+class TraceResponseHeader:
+    """W3C Trace Context's ``traceresponse``: a client (or an operator with curl) learns which
+    trace its request started, to look it up with ``make trace ID=…``. Plain ASGI: Starlette's
+    ``BaseHTTPMiddleware`` runs every request through a task group and memory streams."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_trace(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                span_context = trace.get_current_span().get_span_context()
+                if span_context.is_valid:
+                    value = (
+                        f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}"
+                        f"-{span_context.trace_flags:02x}"
+                    )
+                    message["headers"] = [*message.get("headers", []), (b"traceresponse", value.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_trace)
+
+
 def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -206,24 +236,15 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     )
     install_problem_handlers(app)
 
-    @app.middleware("http")
-    async def trace_response_header(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # W3C Trace Context's `traceresponse`: a client (or an operator with curl) learns which
-        # trace its request started, to look it up with `make trace ID=…`.
-        response = await call_next(request)
-        span_context = trace.get_current_span().get_span_context()
-        if span_context.is_valid:
-            response.headers["traceresponse"] = (
-                f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{span_context.trace_flags:02x}"
-            )
-        return response
-
+    app.add_middleware(TraceResponseHeader)
     app.include_router(_health_router())
     for router in spec.routers:
         app.include_router(router)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    # No sub-spans per ASGI message (http receive / http send ×2 per request): they said
+    # nothing the server span does not, and cost more than a small request's own work.
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
+    )
     return app
 
 

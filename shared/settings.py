@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 from pydantic import Field
@@ -57,6 +58,20 @@ class Settings(BaseSettings):
     review_sweep_seconds: float = Field(
         600.0, gt=0, le=86400, description="enrollment: how often overdue review steps are flagged"
     )
+
+    # Check-in (issue 5): the province's daily opening hours (Asia/Shanghai), and the base URL at
+    # which identity's face workers fetch this instance's selfies (ADR 0006).
+    checkin_opens: time = Field(time(7, 0), description="checkin: check-ins accepted from (Asia/Shanghai)")
+    checkin_closes: time = Field(time(23, 0), description="checkin: check-ins accepted until (Asia/Shanghai)")
+    checkin_internal_url: str = Field(
+        "http://127.0.0.1:8103", description="checkin: this instance's base URL inside the province"
+    )
+
+    # Check-in's round clock (issue 5): how often it looks, how early the closing notice goes
+    # out, how long a closing waits for face results of attempts made in time.
+    round_clock_seconds: float = Field(5.0, gt=0, le=3600, description="checkin: round clock tick")
+    round_closing_lead_minutes: int = Field(120, ge=0, le=10080, description="checkin: closing notice lead")
+    round_settle_minutes: int = Field(30, ge=0, le=1440, description="checkin: closing waits for faces")
 
     @property
     def sync_database_url(self) -> str:

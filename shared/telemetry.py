@@ -11,21 +11,22 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY  # the key instrumentations honour
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, StatusCode
 from pythonjsonlogger.json import JsonFormatter
 
 # The span-attribute registry (STYLE.md): every business attribute is named here, and none
@@ -60,24 +61,149 @@ def suppress_instrumentation() -> Iterator[None]:
         otel_context.detach(token)
 
 
-def _b64_to_hex(value: str) -> str:
-    return base64.b64decode(value).hex()
+# OTLP/JSON is the protobuf JSON mapping of ExportTraceServiceRequest (camelCase names, 64-bit
+# integers as strings, enums by name, default values left out) with trace and span ids in hex.
+# Written here straight from the SDK's spans: going through the protobuf messages and
+# protobuf's JSON printer cost more CPU than the request that made the spans (the export
+# thread holds the GIL meanwhile). shared/tests/unit/test_otlp_json.py holds it to the
+# protobuf reference.
+_SPAN_KINDS = {
+    SpanKind.INTERNAL: "SPAN_KIND_INTERNAL",
+    SpanKind.SERVER: "SPAN_KIND_SERVER",
+    SpanKind.CLIENT: "SPAN_KIND_CLIENT",
+    SpanKind.PRODUCER: "SPAN_KIND_PRODUCER",
+    SpanKind.CONSUMER: "SPAN_KIND_CONSUMER",
+}
+_STATUS_CODES = {StatusCode.OK: "STATUS_CODE_OK", StatusCode.ERROR: "STATUS_CODE_ERROR"}
+_HAS_IS_REMOTE = 0x100  # SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
+_IS_REMOTE = 0x200  # SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
+
+
+def _any_value(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, str):
+        return {"stringValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return {"doubleValue": value}
+        return {"doubleValue": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
+    if isinstance(value, bytes):
+        return {"bytesValue": base64.b64encode(value).decode()}
+    if isinstance(value, Sequence):
+        values = [_any_value(v) for v in value]
+        return {"arrayValue": {"values": values} if values else {}}
+    if isinstance(value, Mapping):
+        pairs = [{"key": str(k), "value": _any_value(v)} for k, v in value.items()]
+        return {"kvlistValue": {"values": pairs} if pairs else {}}
+    raise TypeError(f"attribute value of type {type(value).__name__}")
+
+
+def _attributes(attributes: Mapping[str, Any] | None, into: dict[str, Any], dropped: int = 0) -> None:
+    if attributes:
+        into["attributes"] = [{"key": k, "value": _any_value(v)} for k, v in attributes.items()]
+    if dropped:
+        into["droppedAttributesCount"] = dropped
+
+
+def _flags(parent: SpanContext | None) -> int:
+    return _HAS_IS_REMOTE | (_IS_REMOTE if parent is not None and parent.is_remote else 0)
+
+
+def _span_json(span: ReadableSpan) -> dict[str, Any]:
+    context = span.get_span_context()
+    assert context is not None  # every SDK span has one
+    out: dict[str, Any] = {
+        "traceId": format(context.trace_id, "032x"),
+        "spanId": format(context.span_id, "016x"),
+    }
+    if context.trace_state:
+        out["traceState"] = ",".join(f"{k}={v}" for k, v in context.trace_state.items())
+    if span.parent is not None:
+        out["parentSpanId"] = format(span.parent.span_id, "016x")
+    out["flags"] = _flags(span.parent)
+    if span.name:
+        out["name"] = span.name
+    out["kind"] = _SPAN_KINDS[span.kind]
+    if span.start_time:
+        out["startTimeUnixNano"] = str(span.start_time)
+    if span.end_time:
+        out["endTimeUnixNano"] = str(span.end_time)
+    _attributes(span.attributes, out, span.dropped_attributes)
+    if span.events:
+        events = []
+        for event in span.events:
+            encoded: dict[str, Any] = {}
+            if event.timestamp:
+                encoded["timeUnixNano"] = str(event.timestamp)
+            if event.name:
+                encoded["name"] = event.name
+            _attributes(event.attributes, encoded, event.dropped_attributes)
+            events.append(encoded)
+        out["events"] = events
+    if span.dropped_events:
+        out["droppedEventsCount"] = span.dropped_events
+    if span.links:
+        links = []
+        for link in span.links:
+            encoded = {
+                "traceId": format(link.context.trace_id, "032x"),
+                "spanId": format(link.context.span_id, "016x"),
+            }
+            _attributes(link.attributes, encoded, link.dropped_attributes)
+            encoded["flags"] = _flags(link.context)
+            links.append(encoded)
+        out["links"] = links
+    if span.dropped_links:
+        out["droppedLinksCount"] = span.dropped_links
+    status: dict[str, Any] = {}
+    if span.status.description:
+        status["message"] = span.status.description
+    if span.status.status_code in _STATUS_CODES:
+        status["code"] = _STATUS_CODES[span.status.status_code]
+    out["status"] = status
+    return out
 
 
 def spans_to_otlp_json(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
-    """One ExportTraceServiceRequest in OTLP/JSON: protobuf JSON mapping with hex ids."""
-    request: dict[str, Any] = MessageToDict(encode_spans(spans))
-    for resource_spans in request.get("resourceSpans", []):
-        for scope_spans in resource_spans.get("scopeSpans", []):
-            for span in scope_spans.get("spans", []):
-                for key in ("traceId", "spanId", "parentSpanId"):
-                    if span.get(key):
-                        span[key] = _b64_to_hex(span[key])
-                for link in span.get("links", []):
-                    for key in ("traceId", "spanId"):
-                        if link.get(key):
-                            link[key] = _b64_to_hex(link[key])
-    return request
+    """One ExportTraceServiceRequest in OTLP/JSON, spans grouped by resource, then by scope."""
+    # Grouped by identity: a process has one resource and a few scopes, and hashing a Resource
+    # serialises its attributes every time.
+    grouped: dict[int, tuple[Resource, dict[InstrumentationScope | None, list[dict[str, Any]]]]] = {}
+    for span in spans:
+        _, by_scope = grouped.setdefault(id(span.resource), (span.resource, {}))
+        by_scope.setdefault(span.instrumentation_scope or None, []).append(_span_json(span))
+    resource_spans = []
+    for resource, by_scope in grouped.values():
+        scope_spans = []
+        for scope, encoded in by_scope.items():
+            entry: dict[str, Any] = {"scope": _scope_json(scope), "spans": encoded}
+            if scope is not None and scope.schema_url:
+                entry["schemaUrl"] = scope.schema_url
+            scope_spans.append(entry)
+        described: dict[str, Any] = {}
+        _attributes(resource.attributes, described)
+        entry = {"resource": described, "scopeSpans": scope_spans}
+        if resource.schema_url:
+            entry["schemaUrl"] = resource.schema_url
+        resource_spans.append(entry)
+    return {"resourceSpans": resource_spans} if resource_spans else {}
+
+
+def _scope_json(scope: InstrumentationScope | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if scope is None:
+        return out
+    if scope.name:
+        out["name"] = scope.name
+    if scope.version:
+        out["version"] = scope.version
+    _attributes(scope.attributes, out)
+    return out
 
 
 class OtlpJsonLinesExporter(SpanExporter):

@@ -289,6 +289,9 @@ async def _verdicts(
     deps: RegistrationDeps, registrations: list[Registration]
 ) -> dict[str, IdentityVerdict | None]:
     """Identity checks of a batch, a bounded number at a time (the registry is a shared service)."""
+    if not deps.registry.remote:
+        # Answered in process: one task per row would cost more than the check itself.
+        return {r.id_number: await identity_verdict(deps.registry, r) for r in registrations}
     gate = asyncio.Semaphore(IDENTITY_CONCURRENCY)
 
     async def one(registration: Registration) -> tuple[str, IdentityVerdict | None]:

@@ -7,12 +7,13 @@ import asyncio
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.relay import OutboxRelay
@@ -92,6 +93,63 @@ async def test_outbox__committed_event_is_published_once_and_marked(
     assert row.id == sent.id
     assert row.published_at is not None
     assert [e.n for e in await effects(sessionmaker)] == [3]
+
+
+async def test_outbox__a_batch_leaves_in_outbox_order_and_is_marked_at_once(
+    amqp: AbstractRobustConnection, sessionmaker: async_sessionmaker[AsyncSession], origin: EventOrigin
+) -> None:
+    channel = await amqp.channel()
+    probe = await probe_queue(channel, KEY)
+    for first in (0, 120, 240):
+        async with UnitOfWork(sessionmaker, origin) as uow:
+            for n in range(first, first + 120):
+                uow.emit(ThingHappened(n=n), subject=f"student-{n}")
+            await uow.commit()
+
+    relay = OutboxRelay(sessionmaker, amqp, batch=100)
+    counts = [await relay.publish_pending() for _ in range(5)]
+
+    assert counts == [100, 100, 100, 60, 0]
+    async with sessionmaker() as session:
+        in_order = (
+            await session.scalars(
+                select(OutboxMessage.id).order_by(OutboxMessage.created_at, OutboxMessage.id)
+            )
+        ).all()
+    received = await drain_probe(channel, probe, KEY)
+    assert [m.message_id for m in received] == [str(i) for i in in_order]
+    assert all(row.published_at is not None for row in await outbox_rows(sessionmaker))
+
+
+async def test_outbox__a_row_committed_below_the_relays_floor__still_leaves(
+    amqp: AbstractRobustConnection, sessionmaker: async_sessionmaker[AsyncSession], origin: EventOrigin
+) -> None:
+    channel = await amqp.channel()
+    probe = await probe_queue(channel, KEY)
+    relay = OutboxRelay(sessionmaker, amqp, full_scan_seconds=0.5)
+    async with UnitOfWork(sessionmaker, origin) as uow:
+        uow.emit(ThingHappened(n=1))
+        await uow.commit()
+    assert await relay.publish_pending() == 1  # the relay now looks from about this row on
+
+    # A transaction that began an hour ago commits now: its row sorts far below that floor.
+    async with UnitOfWork(sessionmaker, origin) as uow:
+        late = uow.emit(ThingHappened(n=2))
+        await uow.commit()
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == late.id)
+            .values(created_at=func.now() - timedelta(hours=1))
+        )
+
+    async def late_published() -> bool:
+        await relay.publish_pending()
+        return all(row.published_at is not None for row in await outbox_rows(sessionmaker))
+
+    await wait_for(late_published, within=10, what="the late row to be published")
+    received = await drain_probe(channel, probe, KEY)
+    assert [m.message_id for m in received].count(str(late.id)) == 1
 
 
 async def test_outbox__partner_event_leaves_signed_for_the_partner(

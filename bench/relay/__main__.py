@@ -1,0 +1,3 @@
+from bench.relay.bench import main
+
+main()
