@@ -26,6 +26,8 @@ Done. The stack is still running (`make down` stops it).
 
   Transfer {report["transfer_id"]}: {report["final_states"]["transfer"]}
   Student  {report["student_id"]}: {report["final_states"]["enrollment"]}
+  Check-in {report["check_in"]["check_in"]["check_in_id"]}: {report["check_in"]["check_in"]["result"]} \
+(student {report["check_in"]["student"]}, password in deploy/local/checkin_step.py)
 
   The transfer request's trace:   make trace ID={report["transfer_trace_id"]}
   The final approval's trace:     make trace ID={report["final_approval_trace_id"]}

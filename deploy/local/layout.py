@@ -89,6 +89,11 @@ class Deployment:
             env["XUEJI_DEDUPE_HMAC_KEY_FILE"] = str(self.dedupe_key_file.resolve())
         if service == "enrollment":
             env["XUEJI_POPULATION_REGISTRY_FILE"] = str(POPULATION_FILE)
+        if service == "checkin":  # face workers fetch selfies here (ADR 0006)
+            env["XUEJI_CHECKIN_INTERNAL_URL"] = self.base_url(province, "checkin")
+            # The demo and the end-to-end tests run at any hour; a province keeps 07:00–23:00.
+            env["XUEJI_CHECKIN_OPENS"] = "00:00"
+            env["XUEJI_CHECKIN_CLOSES"] = "23:59:59"
         return env
 
 

@@ -8,7 +8,9 @@
 3. 37 releases the record, 41 creates it with the same student number; both provinces show
    the same timeline, and the read models on both sides follow;
 4. a registrar in 41 imports a class from an Excel workbook with one bad row and reads the
-   per-row report.
+   per-row report;
+5. a student of that class activates the phone app and checks in during a verification round
+   the province publishes (deploy/local/checkin_step.py).
 
 Run by ``make demo`` (via ``python -m deploy.local.demo``) and by the end-to-end test.
 """
@@ -25,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from deploy.local.checkin_step import CheckInStep
 from deploy.local.class_workbook import demo_workbook
 from deploy.local.layout import Deployment
 from shared.idnumber import make_resident_id, mask_student_number
@@ -265,9 +268,11 @@ class Scenario:
                 read_models[province][service] = view["status"]
 
         imported = self.import_class(destination)
+        checked_in = CheckInStep(self, destination).run()
 
         report = {
             "class_import": imported,
+            "check_in": checked_in,
             "student_id": student_id,
             "student_number_masked": mask_student_number(student_number),
             "transfer_id": transfer_id,

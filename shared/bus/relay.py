@@ -88,8 +88,11 @@ class OutboxRelay:
                 continue
             if published < self._batch:
                 self._wakeup.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+                # arrives as the event is set, and the service's shutdown then waits forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_SECONDS)
+                    async with asyncio.timeout(IDLE_POLL_SECONDS):
+                        await self._wakeup.wait()
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; return how many were published."""

@@ -25,8 +25,10 @@ class Leave(Base):
     reason: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(10))  # requested | approved | rejected | ended
     decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     opinion: Mapped[str | None] = mapped_column(Text)
     ended_on: Mapped[date | None] = mapped_column(Date)  # 销假: the last day actually away
+    ended_by: Mapped[str | None] = mapped_column(String(40))
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -38,6 +40,7 @@ class Internship(Base):
     school_code: Mapped[str] = mapped_column(String(10), index=True)
     company: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(300))
+    position: Mapped[str | None] = mapped_column(String(100))  # 岗位, when the school knows it
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     starts_on: Mapped[date] = mapped_column(Date)

@@ -37,6 +37,11 @@ class CheckIn(Base):
     mock_location: Mapped[bool] = mapped_column(Boolean)
     rooted: Mapped[bool] = mapped_column(Boolean)
     selfie_sha256: Mapped[str] = mapped_column(String(64))
+    # What the position said (migration 0003): inside | outside | straddles, and the
+    # result it gives alone (normal | internship | off_campus), kept until the face result.
+    geofence: Mapped[str | None] = mapped_column(String(10))
+    position_result: Mapped[str | None] = mapped_column(String(20))
+    shared_device: Mapped[bool] = mapped_column(Boolean, default=False)  # a suspicion the face decides
     face_required: Mapped[bool] = mapped_column(Boolean)
     face_outcome: Mapped[str | None] = mapped_column(String(20))
     face_distance: Mapped[float | None] = mapped_column(Float)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -37,7 +38,7 @@ from services.identity.passwords import hash_password
 from services.identity.phone_codes import Challenge, PhoneCodes
 from services.identity.throttle import LoginThrottle
 from shared.auth import Role, require_role
-from shared.events.identity import StudentActivated
+from shared.events.identity import DeviceRegistered, StudentActivated
 from shared.idnumber import InvalidIdNumber, mask_id_number, parse_resident_id
 from shared.problems import Problem, conflict, field_problem
 from shared.service import Context, ServiceContext
@@ -148,6 +149,17 @@ def _device_key(value: str) -> bytes:
     return raw
 
 
+def _device_registered(student_id: str, school_code: str, device: bytes, at: datetime) -> DeviceRegistered:
+    """Checkin verifies every check-in's signature with the live key (issue 5): it learns the key
+    from this event, in the same commit as the key itself."""
+    return DeviceRegistered(
+        student_id=student_id,
+        school_code=school_code,
+        public_key=base64.b64encode(device).decode(),
+        registered_at=at,
+    )
+
+
 def _bad_code() -> Problem:
     return field_problem("code", "wrong or expired code", "验证码错误或已过期")
 
@@ -178,9 +190,14 @@ async def finish_activation(body: ActivationFinish, ctx: Context) -> Activation:
         locked.status = transition(AccountState(locked.status), Activated()).value
         locked.password_hash = password_hash
         locked.phone = challenge.phone
-        uow.session.add(DeviceKey(account_id=locked.id, public_key=device))
+        now = datetime.now(UTC)
+        uow.session.add(DeviceKey(account_id=locked.id, public_key=device, registered_at=now))
         uow.emit(
             StudentActivated(student_id=account.student_id, school_code=account.school_code),
+            subject=account.student_id,
+        )
+        uow.emit(
+            _device_registered(account.student_id, account.school_code, device, now),
             subject=account.student_id,
         )
         record(uow.session, AuditKind.ACTIVATION, "activated", account_id=locked.id)
@@ -228,13 +245,20 @@ async def replace_device(
         raise field_problem(
             "photo", result.reason or "the face does not match", result.reason_zh or "人脸不匹配"
         )
+    assert account.school_code is not None
     async with ctx.uow() as uow:
+        now = datetime.now(UTC)
         row = await uow.session.get(DeviceKey, account.id, with_for_update=True)
         if row is None:
-            uow.session.add(DeviceKey(account_id=account.id, public_key=device))
+            uow.session.add(DeviceKey(account_id=account.id, public_key=device, registered_at=now))
         else:
             row.public_key = device
+            row.registered_at = now
             row.replaced_count += 1
+        uow.emit(
+            _device_registered(account.student_id, account.school_code, device, now),
+            subject=account.student_id,
+        )
         # The old phone's sessions end with the old key.
         await sessions.revoke_sessions(uow.session, account_id=account.id)
         record(

@@ -23,6 +23,8 @@ from services.identity.tests.integration.conftest import (
     enrolled_student,
     face_photo,
 )
+from shared.bus.tables import OutboxMessage
+from shared.events import EventEnvelope
 from shared.idnumber import make_resident_id, mask_id_number
 
 pytestmark = pytest.mark.integration
@@ -35,6 +37,18 @@ def _device_key() -> str:
         .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     )
     return base64.b64encode(raw).decode()
+
+
+async def _announced_keys(identity: RunningIdentity, student_id: str) -> list[str]:
+    """The device keys identity announced for a student (identity.device.registered), in order."""
+    async with identity.ctx.sessionmaker() as session:
+        rows = await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.event_type == "identity.device.registered")
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        )
+        envelopes = [EventEnvelope.from_bytes(row.body) for row in rows]
+    return [e.data["public_key"] for e in envelopes if e.data["student_id"] == student_id]
 
 
 def _phone() -> str:
@@ -95,6 +109,10 @@ async def test_activation__code_then_password_activates_and_signs_in(identity: R
         device = await session.get(DeviceKey, student.id)
     assert account is not None and account.status == "active" and account.phone == phone
     assert device is not None and len(device.public_key) == 32
+    # checkin learns the key in the same commit (it verifies every check-in's signature with it)
+    assert student.student_id is not None
+    announced = await _announced_keys(identity, student.student_id)
+    assert announced == [base64.b64encode(device.public_key).decode()]
 
 
 async def test_activation__someone_elses_number_with_the_same_mask_is_refused(
@@ -234,11 +252,17 @@ async def test_new_device__needs_a_fresh_code_and_a_face_match(identity: Running
             headers=headers,
         )
 
+    assert student.student_id is not None
+    [first_key] = await _announced_keys(identity, student.student_id)
     someone_else = await attempt("biden/biden1.jpg")
     assert someone_else.status_code == 422
     assert someone_else.json()["errors"][0]["field"] == "photo"
+    assert await _announced_keys(identity, student.student_id) == [first_key]  # refused: no new key
     me = await attempt("obama/obama-480p.jpg")
     assert me.status_code == 200, me.text
     async with identity.ctx.sessionmaker() as session:
         device = await session.get(DeviceKey, student.id)
     assert device is not None and device.replaced_count == 1
+    new_key = base64.b64encode(device.public_key).decode()
+    assert new_key != first_key
+    assert await _announced_keys(identity, student.student_id) == [first_key, new_key]

@@ -1,0 +1,3 @@
+from bench.checkin.bench import main
+
+main()
