@@ -43,4 +43,4 @@ bench-relay:  ## outbox relay events/s and CPU per event (ARGS="--events 20000 -
 	@$(PY) -m bench.relay $(ARGS)
 
 bench-checkin:  ## peak check-ins: accepted/s, p50/p99, backlog, results vs a bare INSERT+publish floor (ARGS="--students 20000")
-	@$(PY) -m bench.checkin $(ARGS)
+	@$(PY) -u -m bench.checkin $(ARGS)

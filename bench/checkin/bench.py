@@ -25,6 +25,7 @@ import random
 import secrets
 import tempfile
 import time
+import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from pathlib import Path
 import aio_pika
 import asyncpg
 
-from bench.checkin.faces import descriptors, enrol_templates
+from bench.checkin.faces import descriptors, enrol_templates, migrate_identity
 from bench.checkin.floor import floor_rate
 from bench.checkin.load import BlastResult, Position, PreparedCheckIn, blast, fetch_nonces, signed_check_in
 from bench.checkin.monitor import Monitor
@@ -115,14 +116,16 @@ async def _decided_events(amqp_url: str) -> tuple[int, int]:
     return sum(seen.values()), len(seen)
 
 
-async def _wait_drained(dsn: str, accepted: int, give_up_after: float) -> float:
+async def _wait_drained(dsn: str, round_id: str, accepted: int, give_up_after: float) -> float:
     started = time.perf_counter()
     connection = await asyncpg.connect(dsn)
     try:
         while time.perf_counter() - started < give_up_after:
             row = await connection.fetchrow(
-                "SELECT (SELECT count(*) FROM check_in WHERE state = 'decided') AS decided, "
-                "(SELECT count(*) FROM outbox_message WHERE published_at IS NULL) AS outbox"
+                "SELECT (SELECT count(*) FROM check_in WHERE round_id = $1 AND state = 'decided') AS decided,"
+                " "
+                "(SELECT count(*) FROM outbox_message WHERE published_at IS NULL) AS outbox",
+                uuid.UUID(round_id),
             )
             assert row is not None
             if row["decided"] >= accepted and row["outbox"] == 0:
@@ -139,7 +142,7 @@ async def _result_latencies(dsn: str, round_id: str) -> tuple[list[float], float
     try:
         rows = await connection.fetch(
             "SELECT received_at, decided_at, result FROM check_in WHERE round_id = $1 AND state = 'decided'",
-            __import__("uuid").UUID(round_id),
+            uuid.UUID(round_id),
         )
     finally:
         await connection.close()
@@ -216,7 +219,7 @@ async def _scale_part(province: Province, args: argparse.Namespace, photos: dict
     watching = asyncio.create_task(monitor.run(clock))
     result = await blast(province.bases, prepared, args.clients)
     del prepared
-    drained = await _wait_drained(province.dsn, len(result.accepted_ids), args.drain_timeout)
+    drained = await _wait_drained(province.dsn, round_id, len(result.accepted_ids), args.drain_timeout)
     monitor.stop()
     await watching
     floor = await floor_rate(
@@ -244,9 +247,26 @@ async def _report_results(
     print(monitor.table(every=max(1, len(monitor.samples) // 25)))
 
 
-async def _face_part(
-    province: Province, args: argparse.Namespace, photos: dict[str, list[bytes]], stack: ExitStack
-) -> None:
+def _start_face_workers(province: Province, count: int, stack: ExitStack) -> None:
+    """Identity's real face workers on the province's broker; in part (a) they answer the
+    sampled checks (no template enrolled: decided on the other signals), in part (b) all."""
+    migrate_identity(province.identity_database_url)
+    for n in range(count):
+        env = base_env(
+            province.identity_database_url,
+            province.amqp_url,
+            province.jwks.url,
+            province.work,
+            service="identity",
+            face_key_file=province.work / "face-templates.json",
+            service_token=province.service_token,
+        )
+        log = province.work / f"face-worker{n}.log"
+        stack.enter_context(running_process("services.identity.face_worker", env, log))
+    time.sleep(15)  # the workers load their models and declare their queue before check-ins flow
+
+
+async def _face_part(province: Province, args: argparse.Namespace, photos: dict[str, list[bytes]]) -> None:
     count = args.face_check_ins
     print(
         f"\n(b) faces: {count:,} check-ins, every face checked by {args.face_workers} face worker processes"
@@ -257,27 +277,12 @@ async def _face_part(
     students = [BenchStudent("face-" + s.student_id, s.school_code, s.key) for s in students]
     await write_population(province.dsn, students, 0)
     person_of = {s.student_id: people[n % len(people)] for n, s in enumerate(students)}
-    key_file = province.work / "face-templates.json"
     await enrol_templates(
         province.identity_database_url,
-        key_file,
+        province.work / "face-templates.json",
         [(s.student_id, s.school_code, person_of[s.student_id]) for s in students],
         templates,
     )
-    for n in range(args.face_workers):
-        env = base_env(
-            province.identity_database_url,
-            province.amqp_url,
-            province.jwks.url,
-            province.work,
-            service="identity",
-            face_key_file=key_file,
-            service_token=province.service_token,
-        )
-        stack.enter_context(
-            running_process("services.identity.face_worker", env, province.work / f"fw{n}.log")
-        )
-    await asyncio.sleep(15)  # the workers load their models and declare their queue
     round_id = await open_round(province.dsn, face_policy="every", sample_rate=1.0)
 
     def selfie(s: BenchStudent) -> bytes:
@@ -291,7 +296,7 @@ async def _face_part(
     clock = time.perf_counter()
     watching = asyncio.create_task(monitor.run(clock))
     result = await blast(province.bases, prepared, 32)
-    drained = await _wait_drained(province.dsn, len(result.accepted_ids), args.drain_timeout)
+    drained = await _wait_drained(province.dsn, round_id, len(result.accepted_ids), args.drain_timeout)
     monitor.stop()
     await watching
     _report_blast("faces", result, None)
@@ -342,8 +347,9 @@ def main() -> None:
             bases, database_url.replace("postgresql+asyncpg", "postgresql"), amqp_url, identity_database_url,
             work, token, jwks,
         )  # fmt: skip
-        print(f"check-in processes: {args.processes} ({', '.join(bases)}); logs in {work}")
+        print(f"check-in processes: {args.processes} ({', '.join(bases)}); logs in {work}", flush=True)
+        _start_face_workers(province, args.face_workers, stack)
         if "scale" not in args.skip:
             asyncio.run(_scale_part(province, args, photos))
         if "faces" not in args.skip:
-            asyncio.run(_face_part(province, args, photos, stack))
+            asyncio.run(_face_part(province, args, photos))

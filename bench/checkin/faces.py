@@ -27,12 +27,15 @@ def descriptors(photos: dict[str, list[bytes]]) -> dict[str, np.ndarray]:
     return found
 
 
+def migrate_identity(database_url: str) -> None:
+    upgrade_to_head(database_url.replace("+asyncpg", "+psycopg"), IDENTITY_MIGRATIONS)
+
+
 async def enrol_templates(
     database_url: str, key_file: Path, students: list[tuple[str, str, str]], templates: dict[str, np.ndarray]
 ) -> None:
     """``students``: (student_id, school_code, person). Accounts + sealed templates, as a face
     capture would leave them."""
-    upgrade_to_head(database_url.replace("+asyncpg", "+psycopg"), IDENTITY_MIGRATIONS)
     keys = load_or_create_key_file(key_file)
     connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
     try:
