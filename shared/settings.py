@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     service_token: str | None = Field(
         None, min_length=16, description="shared secret of the province's services for internal endpoints"
     )
+    service_token_file: Path | None = Field(
+        None, description="a file holding the service token (containers mount secrets as files)"
+    )
     login_max_failures: int = Field(5, ge=1, description="identity: failed sign-ins before a lockout")
     login_lockout_seconds: int = Field(900, ge=1, description="identity: how long a lockout lasts")
     # Enrollment: the population registry (人口信息库) the identity check asks, over HTTP or, for
@@ -72,6 +75,15 @@ class Settings(BaseSettings):
     round_clock_seconds: float = Field(5.0, gt=0, le=3600, description="checkin: round clock tick")
     round_closing_lead_minutes: int = Field(120, ge=0, le=10080, description="checkin: closing notice lead")
     round_settle_minutes: int = Field(30, ge=0, le=1440, description="checkin: closing waits for faces")
+
+    @model_validator(mode="after")
+    def _service_token_from_file(self) -> Settings:
+        if self.service_token is None and self.service_token_file is not None:
+            token = self.service_token_file.read_text().strip()
+            if len(token) < 16:
+                raise ValueError("the service token file holds fewer than 16 characters")
+            self.service_token = token
+        return self
 
     @property
     def sync_database_url(self) -> str:
