@@ -10,8 +10,14 @@ from pydantic import ValidationError
 from shared.settings import Settings
 
 
-def _settings(**values: object) -> Settings:
-    return Settings(service="checkin", province="41", database_url="postgresql+asyncpg://x/y", **values)
+def _settings(*, service_token: str | None = None, service_token_file: Path | None = None) -> Settings:
+    return Settings(
+        service="checkin",
+        province="41",
+        database_url="postgresql+asyncpg://x/y",
+        service_token=service_token,
+        service_token_file=service_token_file,
+    )
 
 
 def test_service_token__read_from_the_file_when_not_given(tmp_path: Path) -> None:
