@@ -410,10 +410,17 @@ class Area:
         }
 
 
+# Counties other tests use by name (conftest's own school 4141010001 is in 414101) are taken too.
+_COUNTIES_TAKEN: set[str] = {"410102", "414101", "414199", "419800", "419998", "419999"}
+
+
 @pytest.fixture
 def area() -> Area:
-    digits = f"{uuid.uuid4().int % 10**4:04d}"
-    county = f"41{digits}"
+    # Tests share one database: two tests drawing the same county would count each other's
+    # students, so a county is never handed out twice in a session.
+    while (county := f"41{uuid.uuid4().int % 10**4:04d}") in _COUNTIES_TAKEN:
+        pass  # drawn before: draw again
+    _COUNTIES_TAKEN.add(county)
     return Area(city=county[:4], county=county, school=f"{county}0001", other_school=f"{county}0002")
 
 
