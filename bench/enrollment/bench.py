@@ -21,12 +21,14 @@ import statistics
 import time
 import uuid
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
 from bench.enrollment.population import copy_students
+from bench.enrollment.profiling import Profiler, cpu_seconds
 from bench.enrollment.service import SCHOOL, RunningService, running_service
 from bench.harness import p50_p99
 from services.enrollment.imports.template import filled_workbook
@@ -68,13 +70,15 @@ async def _new_class(dsn: str, grade: int) -> str:
 
 
 async def _import(
-    client: httpx.AsyncClient, dsn: str, rows: int, ids: _NewIds
+    client: httpx.AsyncClient, dsn: str, rows: int, ids: _NewIds, profiler: Profiler | None = None
 ) -> tuple[float, dict[str, Any]]:
     class_id = await _new_class(dsn, 2025)
     content = filled_workbook(
         "resident_id",
         [{"姓名": "导入学生", "身份证号": ids.next(), "学制": 3, "学习形式": "全日制"} for _ in range(rows)],
     )
+    if profiler is not None:
+        profiler.start("import")
     started = time.perf_counter()
     response = await client.post(
         "/api/v1/registrations/imports",
@@ -83,10 +87,19 @@ async def _import(
     )
     response.raise_for_status()
     import_id = response.json()["id"]
+    read_at: float | None = None
     while True:
         progress: dict[str, Any] = (await client.get(f"/api/v1/registrations/imports/{import_id}")).json()
+        if read_at is None and progress.get("total") is not None:
+            read_at = time.perf_counter()
+            print(
+                f"  the file's rows were read and stored {read_at - started:.1f} s after upload", flush=True
+            )
         if progress["status"] == "done":
-            return time.perf_counter() - started, progress
+            elapsed = time.perf_counter() - started
+            if profiler is not None:
+                profiler.stop()
+            return elapsed, progress
         await asyncio.sleep(0.1)
 
 
@@ -180,12 +193,15 @@ async def _duplicates(
     return api_latencies, query_latencies
 
 
-def run(province_size: int, import_rows: int, samples: int, batch_rows: int) -> None:
+def run(province_size: int, import_rows: int, samples: int, batch_rows: int, profile: Path | None) -> None:
     with running_service(batch_rows=batch_rows) as service:
-        asyncio.run(_measure(service, province_size, import_rows, samples))
+        asyncio.run(_measure(service, province_size, import_rows, samples, profile))
 
 
-async def _measure(service: RunningService, province_size: int, import_rows: int, samples: int) -> None:
+async def _measure(
+    service: RunningService, province_size: int, import_rows: int, samples: int, profile: Path | None
+) -> None:
+    profiler = Profiler(service.pid, profile)
     base, token, dsn, key = service.base, service.token, service.dsn, service.key
     print(f"province size {province_size:,}: writing the existing students with COPY …", flush=True)
     seconds = await copy_students(
@@ -195,13 +211,16 @@ async def _measure(service: RunningService, province_size: int, import_rows: int
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
         ids = _NewIds("410183")
-        elapsed, progress = await _import(client, dsn, import_rows, ids)
+        cpu_before = cpu_seconds(service.pid)
+        elapsed, progress = await _import(client, dsn, import_rows, ids, profiler)
+        cpu = cpu_seconds(service.pid) - cpu_before
         print(
             f"import of {import_rows:,} rows, upload → done: {elapsed:.2f} s = "
             f"{import_rows / elapsed:,.0f} rows/s ({progress['registered']:,} registered, "
             f"{progress['failed']:,} failed)   goal: < 15 s for 10,000",
             flush=True,
         )
+        print(f"  service CPU during the import: {cpu:.1f} s", flush=True)
         drained = await _outbox_drained(dsn)
         print(f"  the relay published the import's events {drained:.1f} s after it finished", flush=True)
         class_id = await _new_class(dsn, 2025)
@@ -233,6 +252,11 @@ def main() -> None:
         default=500,
         help="rows per transaction (1 = one unit of work per row)",
     )
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy samples of the import into DIR/import.txt"
+    )
     args = parser.parse_args()
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
     print(f"import: {args.import_batch_rows} rows per transaction", flush=True)
-    run(args.province_size, args.import_rows, args.samples, args.import_batch_rows)
+    run(args.province_size, args.import_rows, args.samples, args.import_batch_rows, args.profile)

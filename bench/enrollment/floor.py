@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
-import subprocess
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -28,6 +24,7 @@ import httpx
 
 from bench.enrollment.bench import _new_class, _NewIds
 from bench.enrollment.population import copy_students
+from bench.enrollment.profiling import Profiler, cpu_seconds
 from bench.enrollment.service import SCHOOL, RunningService, running_service
 from bench.harness import p50_p99
 
@@ -43,56 +40,6 @@ async def _timed(n: int, request: Callable[[], Awaitable[httpx.Response]], expec
     return latencies
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU the process (all its threads) has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _summary(collapsed: Path, top: int = 25) -> str:
-    """Inclusive share of samples per function (a function counted once per stack)."""
-    inclusive: Counter[str] = Counter()
-    total = 0
-    for line in collapsed.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
-        n = int(count)
-        total += n
-        for frame in set(stack.split(";")):
-            inclusive[frame] += n
-    lines = [f"  {n / total:6.1%}  {frame}" for frame, n in inclusive.most_common(top)]
-    return f"  {total} samples\n" + "\n".join(lines)
-
-
-class _Profiler:
-    def __init__(self, pid: int, directory: Path | None) -> None:
-        self.pid = pid
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-        self.out: Path | None = None
-
-    def start(self, phase: str) -> None:
-        if self.directory is None:
-            return
-        py_spy = shutil.which("py-spy") or str(Path(__file__).resolve().parents[2] / ".venv/bin/py-spy")
-        self.out = self.directory / f"{phase}.txt"
-        self.process = subprocess.Popen(
-            [py_spy, "record", "--pid", str(self.pid), "--rate", "1000", "--format", "raw",
-             "--nonblocking", "-o", str(self.out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        time.sleep(1.0)  # py-spy attaches
-
-    def stop(self) -> None:
-        if self.process is None or self.out is None:
-            return
-        self.process.send_signal(2)  # SIGINT: py-spy writes its file and exits
-        self.process.wait(timeout=30)
-        print(_summary(self.out), flush=True)
-        self.process = None
-
-
 async def _measure(service: RunningService, samples: int, province_size: int, profile: Path | None) -> None:
     if province_size:
         await copy_students(
@@ -105,7 +52,7 @@ async def _measure(service: RunningService, samples: int, province_size: int, pr
     finally:
         await connection.close()
     ids = _NewIds("410183")
-    profiler = _Profiler(service.pid, profile)
+    profiler = Profiler(service.pid, profile)
     headers = {"Authorization": f"Bearer {service.token}"}
     async with httpx.AsyncClient(base_url=service.base, headers=headers, timeout=60) as client:
         duplicates = iter(taken * (2 + samples // max(1, len(taken))))
@@ -123,10 +70,10 @@ async def _measure(service: RunningService, samples: int, province_size: int, pr
         for name, request, expect in phases:
             await _timed(min(50, samples), request, expect)  # warm-up: connections, caches
             profiler.start(name)
-            cpu_before = _cpu_seconds(service.pid)
+            cpu_before = cpu_seconds(service.pid)
             latencies = await _timed(samples, request, expect)
             await asyncio.sleep(0.5)  # the spans of the last requests are exported
-            cpu = (_cpu_seconds(service.pid) - cpu_before) / samples
+            cpu = (cpu_seconds(service.pid) - cpu_before) / samples
             total = sum(latencies)
             print(
                 f"{name:10s} {p50_p99(latencies)}   {samples / total:5.0f} req/s sequential   "

@@ -7,12 +7,13 @@ history line, its events and any problem record then go into the caller's unit o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, exists, func, literal, select
+from sqlalchemy import String, Table, exists, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
@@ -29,12 +30,16 @@ from services.enrollment.identity_check import IdentityVerdict, PopulationRegist
 from services.enrollment.models import Major, School, SchoolClass, SchoolMajor, Student, StudentHistory
 from services.enrollment.problems import open_problem_record
 from services.enrollment.records import summary_of
-from shared.bus.unit_of_work import UnitOfWork
+from shared.bus.unit_of_work import Emission, UnitOfWork
 from shared.events.enrollment import IdDigestAnnounced, StudentRegistered
 from shared.service import ServiceContext
 from shared.workdays import WorkdayCalendar
 
 CHINA = ZoneInfo("Asia/Shanghai")
+# The tables themselves, for the import's multi-row INSERTs: through the ORM's bulk path each
+# row was first sorted through the mapper, a cost per row the import does not need.
+_STUDENT = cast(Table, Student.__table__)
+_HISTORY = cast(Table, StudentHistory.__table__)
 EXTRAS_KEY = "registration"
 
 
@@ -79,67 +84,140 @@ async def write_registration(
 ) -> tuple[Student, StudentHistory]:
     """Add the record, its history line, ``StudentRegistered``, the digest announcements and,
     for a failed identity check, the problem record — all in ``uow``, nothing committed."""
-    student_id = str(uuid7())
-    formal = verdict is not None and verdict.passed
-    digest = (
-        id_digest(deps.digest_key, registration.id_type, registration.id_number) if deps.digest_key else None
-    )
     now = datetime.now(UTC)
-    student = Student(
-        id=student_id,
-        student_number=formal_student_number(registration.id_number)
-        if formal
-        else temporary_student_number(student_id),
-        name=registration.name,
-        sex=registration.sex,
-        birth_date=registration.birth_date,
-        id_type=registration.id_type,
-        id_number=registration.id_number,
-        province_code=school.province_code,
-        city_code=school.city_code,
-        county_code=school.county_code,
-        school_code=school.code,
-        class_id=klass.id,
-        major_code=registration.major_code,
-        grade=klass.grade,
-        study_length=registration.study_length,
-        study_form=registration.study_form,
-        nationality=registration.nationality,
-        ethnicity=registration.ethnicity,
-        status=StudentState.IN_SCHOOL.value,
-        frozen=False,
-        id_digest=digest,
-    )
+    student = Student(**_student_values(registration, klass=klass, school=school, verdict=verdict, deps=deps))
     history = StudentHistory(
-        student_id=student_id,
-        at=now,
-        province=deps.province,
-        action="registered",
-        detail=f"注册学籍（{source}）：{school.name} {klass.name}",
+        **_history_values(student.id, now, klass=klass, school=school, deps=deps, source=source)
     )
-    # No flush here: an import adds hundreds of rows and flushes them as one multi-row INSERT
-    # at commit (the unit of work orders student before history by their foreign key).
     uow.session.add_all([student, history])
     if verdict is not None and not verdict.passed:
         await uow.session.flush()  # the problem record's foreign key needs the row now
-        await open_problem_record(
-            uow.session,
-            kind="identity_check_failed",
-            student=student,
-            detail=f"{verdict.reason_zh}；已分配临时学籍号",
-            acting_side="here",
-            today=today_in_china(),
-            calendar=deps.calendar,
-        )
-    uow.emit(StudentRegistered(student=summary_of(student, school.name)), subject=student_id)
-    if digest is not None:
-        for partner in deps.partners:
-            uow.emit(
-                IdDigestAnnounced(digest=digest, student_id=student_id, registered_at=now),
-                subject=student_id,
-                to_province=partner,
-            )
+        await _open_identity_problem(uow, student, verdict, deps)
+    for emission in _registration_events(student, school, now, deps):
+        uow.emit(emission.payload, subject=emission.subject, to_province=emission.to_province)
     return student, history
+
+
+@dataclass(frozen=True)
+class CheckedRegistration:
+    """A valid registration and its identity verdict (None: the ID type is not checked)."""
+
+    registration: Registration
+    verdict: IdentityVerdict | None
+
+
+async def write_registrations(
+    uow: UnitOfWork,
+    checked: Sequence[CheckedRegistration],
+    *,
+    klass: SchoolClass,
+    school: School,
+    deps: RegistrationDeps,
+    source: str,
+) -> list[str]:
+    """``write_registration`` for a batch of one class (the import): the same rows and events,
+    written as one multi-row INSERT per table instead of ORM objects flushed one by one, which
+    cost more than the database work itself. Returns the new students' ids, in order."""
+    if not checked:
+        return []
+    now = datetime.now(UTC)
+    students = [
+        _student_values(c.registration, klass=klass, school=school, verdict=c.verdict, deps=deps)
+        for c in checked
+    ]
+    await uow.session.execute(insert(_STUDENT), students)
+    await uow.session.execute(
+        insert(_HISTORY),
+        [
+            _history_values(values["id"], now, klass=klass, school=school, deps=deps, source=source)
+            for values in students
+        ],
+    )
+    emissions: list[Emission] = []
+    for values, c in zip(students, checked, strict=True):
+        # A transient object (never added to the session): what the event and problem helpers read.
+        student = Student(**values)
+        if c.verdict is not None and not c.verdict.passed:
+            await _open_identity_problem(uow, student, c.verdict, deps)
+        emissions.extend(_registration_events(student, school, now, deps))
+    await uow.emit_many(emissions)
+    return [values["id"] for values in students]
+
+
+def _student_values(
+    registration: Registration,
+    *,
+    klass: SchoolClass,
+    school: School,
+    verdict: IdentityVerdict | None,
+    deps: RegistrationDeps,
+) -> dict[str, Any]:
+    student_id = str(uuid7())
+    formal = verdict is not None and verdict.passed
+    return {
+        "id": student_id,
+        "student_number": formal_student_number(registration.id_number)
+        if formal
+        else temporary_student_number(student_id),
+        "name": registration.name,
+        "sex": registration.sex,
+        "birth_date": registration.birth_date,
+        "id_type": registration.id_type,
+        "id_number": registration.id_number,
+        "province_code": school.province_code,
+        "city_code": school.city_code,
+        "county_code": school.county_code,
+        "school_code": school.code,
+        "class_id": klass.id,
+        "major_code": registration.major_code,
+        "grade": klass.grade,
+        "study_length": registration.study_length,
+        "study_form": registration.study_form,
+        "nationality": registration.nationality,
+        "ethnicity": registration.ethnicity,
+        "status": StudentState.IN_SCHOOL.value,
+        "frozen": False,
+        "id_digest": id_digest(deps.digest_key, registration.id_type, registration.id_number)
+        if deps.digest_key
+        else None,
+    }
+
+
+def _history_values(
+    student_id: str, now: datetime, *, klass: SchoolClass, school: School, deps: RegistrationDeps, source: str
+) -> dict[str, Any]:
+    return {
+        "student_id": student_id,
+        "at": now,
+        "province": deps.province,
+        "action": "registered",
+        "detail": f"注册学籍（{source}）：{school.name} {klass.name}",
+    }
+
+
+async def _open_identity_problem(
+    uow: UnitOfWork, student: Student, verdict: IdentityVerdict, deps: RegistrationDeps
+) -> None:
+    await open_problem_record(
+        uow.session,
+        kind="identity_check_failed",
+        student=student,
+        detail=f"{verdict.reason_zh}；已分配临时学籍号",
+        acting_side="here",
+        today=today_in_china(),
+        calendar=deps.calendar,
+    )
+
+
+def _registration_events(
+    student: Student, school: School, now: datetime, deps: RegistrationDeps
+) -> list[Emission]:
+    """``StudentRegistered`` for this province's services, and the ID digest for each partner."""
+    events = [Emission(StudentRegistered(student=summary_of(student, school.name)), subject=student.id)]
+    if student.id_digest is not None:
+        announced = IdDigestAnnounced(digest=student.id_digest, student_id=student.id, registered_at=now)
+        events.extend(Emission(announced, subject=student.id, to_province=p) for p in deps.partners)
+    return events
 
 
 async def class_of_school(
