@@ -47,6 +47,7 @@ from services.enrollment.registering import (
     today_in_china,
     write_registrations,
 )
+from services.enrollment.registration_windows import registration_window_refusal
 from shared.service import ServiceContext
 from shared.telemetry import ATTR_IMPORT_ID, suppress_instrumentation
 
@@ -66,6 +67,11 @@ def problem_dict(violation: RuleViolation, id_type: IdType) -> dict[str, str]:
         "reason_zh": violation.reason_zh,
         "reason_en": violation.reason_en,
     }
+
+
+# The class is chosen at upload, not a column of the workbook; a problem of the class is
+# reported under this name.
+CLASS_COLUMN = "班级"
 
 
 def already_registered_problem(id_type: IdType) -> dict[str, str]:
@@ -242,6 +248,12 @@ class ImportWorker:
             klass = await session.get(SchoolClass, job.class_id)
             assert klass is not None  # foreign key
             today = today_in_china()
+            closed = await registration_window_refusal(session, klass, today)
+            if closed is not None:  # the class's intake may not register today: every row says so
+                en, zh = closed
+                for number, _ in rows:
+                    plan.problems[number] = [{"column": CLASS_COLUMN, "reason_zh": zh, "reason_en": en}]
+                return plan
             candidates = {number: candidate_of(values, id_type) for number, values in rows}
             majors = [c.major_code for c in candidates.values() if not isinstance(c, list)]
             offer = await load_offer(session, klass, majors)

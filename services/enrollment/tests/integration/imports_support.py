@@ -48,10 +48,12 @@ async def upload(p: Province, class_id: str, content: bytes, name: str = "class.
     )
 
 
-async def finished(p: Province, import_id: str, within: float = 60.0) -> dict[str, Any]:
+async def finished(
+    p: Province, import_id: str, within: float = 60.0, *, school: str | None = None
+) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         response = await p.client.get(
-            f"/api/v1/registrations/imports/{import_id}", headers=p.auth(Role.SCHOOL_REGISTRAR)
+            f"/api/v1/registrations/imports/{import_id}", headers=p.auth(Role.SCHOOL_REGISTRAR, school)
         )
         body: dict[str, Any] = response.json()
         return body if body.get("status") == "done" else None
@@ -59,9 +61,9 @@ async def finished(p: Province, import_id: str, within: float = 60.0) -> dict[st
     return await eventually(probe, within=within)
 
 
-async def report(p: Province, import_id: str) -> dict[str, Any]:
+async def report(p: Province, import_id: str, *, school: str | None = None) -> dict[str, Any]:
     response = await p.client.get(
-        f"/api/v1/registrations/imports/{import_id}/report", headers=p.auth(Role.SCHOOL_REGISTRAR)
+        f"/api/v1/registrations/imports/{import_id}/report", headers=p.auth(Role.SCHOOL_REGISTRAR, school)
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()

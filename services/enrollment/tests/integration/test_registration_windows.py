@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from services.enrollment.models import Region, School, SchoolClass, SchoolMajor
+from services.enrollment.models import Region, School, SchoolClass, SchoolMajor, Student
 from services.enrollment.models.audit import AuditEntry
 from services.enrollment.registering import today_in_china
 from services.enrollment.tests.integration.conftest import (
@@ -26,11 +26,13 @@ from services.enrollment.tests.integration.conftest import (
     Province,
     open_supplementary_window,
 )
+from services.enrollment.tests.integration.imports_support import finished, report, row, workbook
 from shared.auth import Role
 from shared.idnumber import make_resident_id
 from shared.testing import unique_name
 
 WINDOWS = "/api/v1/registration-windows/supplementary"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OTHER_COUNTY = "410105"  # 金水区: in 41's tree (added here), with no school of ours
 
 
@@ -269,3 +271,31 @@ async def test_registration_window__no_id_entry_refused_on_class_id(p41: Provinc
     await open_supplementary_window(p41, 2020)
     submitted = await p41.client.post(url, json=body, headers=p41.auth(Role.SCHOOL_REGISTRAR, fresh.school))
     assert submitted.status_code == 201, submitted.text
+
+
+async def test_registration_window__an_import_into_a_closed_intake_reports_every_row_and_registers_none(
+    p41: Province,
+) -> None:
+    fresh = await _fresh_class(p41, 2018)
+    rows = [
+        row(f"逾期{n}", make_resident_id(COUNTY[p41.code], date(2003, 3, n + 1), p41.rng.randint(0, 999)))
+        for n in range(3)
+    ]
+    response = await p41.client.post(
+        "/api/v1/registrations/imports",
+        files={"file": ("late.xlsx", workbook(rows), XLSX)},
+        data={"class_id": fresh.class_id},
+        headers=p41.auth(Role.SCHOOL_REGISTRAR, fresh.school),
+    )
+    assert response.status_code == 202, response.text
+    progress = await finished(p41, response.json()["id"], school=fresh.school)
+    assert (progress["registered"], progress["failed"]) == (0, 3)
+    failed = (await report(p41, progress["id"], school=fresh.school))["failed_rows"]
+    assert {r["row"] for r in failed} == {2, 3, 4}
+    for failure in failed:
+        [problem] = failure["problems"]
+        assert (
+            problem["column"] == "班级" and "2018年秋季新生注册已于2018年11月20日截止" in problem["reason_zh"]
+        )
+    async with p41.ctx.sessionmaker() as session:
+        assert not (await session.scalars(select(Student).where(Student.class_id == fresh.class_id))).all()
