@@ -102,7 +102,7 @@ async def write_population(dsn: str, students: list[BenchStudent], schools: int)
         )
         await connection.executemany(
             "INSERT INTO campus_view (campus_id, school_code, name, crs, boundary) "
-            "VALUES ($1, $2, $3, 'WGS-84', $4)",
+            "VALUES ($1, $2, $3, 'WGS-84', $4) ON CONFLICT (campus_id) DO NOTHING",
             [
                 (
                     f"campus-{school_code(i)}",
