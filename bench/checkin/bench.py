@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import secrets
 import tempfile
@@ -62,6 +63,7 @@ class Province:
     work: Path
     service_token: str
     jwks: Jwks
+    pids: list[int]
 
 
 def _token(jwks: Jwks, student: BenchStudent) -> str:
@@ -184,13 +186,30 @@ async def _prepare(
     return prepared, challenge_rate
 
 
-def _report_blast(label: str, result: BlastResult, floor: float | None) -> None:
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU (user + system) the check-in processes have used so far, from /proc (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _report_blast(
+    label: str, result: BlastResult, floor: float | None, cpu_seconds: float | None = None
+) -> None:
     print(f"\n[{label}] sent {sum(result.statuses.values()):,}: statuses {result.statuses}")
     for error in result.errors:
         print(f"  refused: {error}")
     rate = result.accepted_per_second
     print(f"  accepted check-ins/s   {rate:8.0f}   (goal ≥ 2,000)")
     print(f"  accept latency         {p50_p99(result.latencies)}   (goal p99 < 200 ms)")
+    if cpu_seconds is not None and result.accepted_ids:
+        print(
+            f"  service CPU            {cpu_seconds * 1000 / len(result.accepted_ids):8.2f} ms per accepted "
+            f"check-in ({cpu_seconds:.1f} s over {result.finished - result.started:.1f} s, all processes)"
+        )
     if floor is not None:
         print(
             f"  floor (INSERT+publish) {floor:8.0f}/s   ratio accepted/floor {rate / floor:.2f} (goal ≥ 0.5)"
@@ -217,7 +236,9 @@ async def _scale_part(province: Province, args: argparse.Namespace, photos: dict
     monitor = Monitor(province.dsn, province.amqp_url)
     clock = time.perf_counter()
     watching = asyncio.create_task(monitor.run(clock))
+    cpu_before = _cpu_seconds(province.pids)
     result = await blast(province.bases, prepared, args.clients)
+    cpu_used = _cpu_seconds(province.pids) - cpu_before
     del prepared
     drained = await _wait_drained(province.dsn, round_id, len(result.accepted_ids), args.drain_timeout)
     monitor.stop()
@@ -225,7 +246,7 @@ async def _scale_part(province: Province, args: argparse.Namespace, photos: dict
     floor = await floor_rate(
         province.dsn, province.amqp_url, round_id, min(args.students, 20_000), args.clients
     )
-    _report_blast("scale", result, floor)
+    _report_blast("scale", result, floor, cpu_used)
     await _report_results(province, round_id, result, drained, monitor)
 
 
@@ -275,7 +296,8 @@ async def _face_part(province: Province, args: argparse.Namespace, photos: dict[
     people = sorted(templates)
     students = make_students(count, args.schools)
     students = [BenchStudent("face-" + s.student_id, s.school_code, s.key) for s in students]
-    await write_population(province.dsn, students, 0)
+    await write_population(province.dsn, students, args.schools)  # campuses: once, whichever part runs
+    await _declare_decided_queue(province.amqp_url)
     person_of = {s.student_id: people[n % len(people)] for n, s in enumerate(students)}
     await enrol_templates(
         province.identity_database_url,
@@ -327,6 +349,7 @@ def main() -> None:
         identity_database_url = stack.enter_context(temporary_database())
         amqp_url = stack.enter_context(temporary_vhost())
         ports = [free_port() for _ in range(args.processes)]
+        pids: list[int] = []
         bases = [f"http://127.0.0.1:{port}" for port in ports]
         for n, port in enumerate(ports):
             env = base_env(
@@ -342,10 +365,11 @@ def main() -> None:
                 checkin_closes="23:59:59",
             )
             process = stack.enter_context(running_process("services.checkin", env, work / f"checkin{n}.log"))
+            pids.append(process.pid)
             wait_ready(bases[n], process, work / f"checkin{n}.log")
         province = Province(
             bases, database_url.replace("postgresql+asyncpg", "postgresql"), amqp_url, identity_database_url,
-            work, token, jwks,
+            work, token, jwks, pids,
         )  # fmt: skip
         print(f"check-in processes: {args.processes} ({', '.join(bases)}); logs in {work}", flush=True)
         _start_face_workers(province, args.face_workers, stack)

@@ -12,9 +12,11 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import cast
 from uuid import UUID
 
 import aio_pika
+import aiormq
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 from aio_pika.exceptions import DeliveryError
 from opentelemetry import context as otel_context
@@ -158,7 +160,7 @@ class OutboxRelay:
             await self._exchange(name)
 
     async def _publish(self, row: OutboxMessage) -> bool:
-        exchange = await self._exchange(row.exchange)
+        await self._exchange(row.exchange)  # opens the channel, checks the exchange once per channel
         # Continue the trace of the transaction that wrote the row, not the relay's own. This span
         # is the message's producer span: its context travels in the message headers, and the
         # aio-pika instrumentation's own "send" span is left out (suppressed) — one span per
@@ -186,8 +188,23 @@ class OutboxRelay:
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     timestamp=row.created_at,
                 )
+                # Straight to the channel, not waiting for the frame to be written while holding
+                # the channel's lock (``wait=False``; the broker's confirm is still awaited): a
+                # batch's publishes then all leave in one turn of the event loop, not two turns
+                # each — in a process busy answering requests, a turn takes milliseconds and
+                # the outbox grew faster than it drained.
+                assert self._channel is not None  # opened by _exchange() above
+                # aiormq's own Channel: its abstract base does not declare ``wait``.
+                channel = cast(aiormq.Channel, await self._channel.get_underlay_channel())
                 with suppress_instrumentation():
-                    await exchange.publish(message, routing_key=row.routing_key, mandatory=row.mandatory)
+                    await channel.basic_publish(
+                        row.body,
+                        exchange=row.exchange,
+                        routing_key=row.routing_key,
+                        properties=message.properties,
+                        mandatory=row.mandatory,
+                        wait=False,
+                    )
         except DeliveryError as exc:
             # Returned as unroutable (no partner queue) or nacked: keep it and report; the rest go on.
             log.error("outbox relay: %s %s not delivered: %s", row.event_type, row.id, exc)

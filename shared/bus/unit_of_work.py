@@ -10,6 +10,7 @@ from uuid import UUID
 
 from opentelemetry import propagate
 from sqlalchemy import Table
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -108,7 +109,10 @@ class UnitOfWork:
         trace_headers = _trace()
         written = [self._outbox_row(e, None, trace_headers) for e in emissions]
         if written:
-            await self.session.execute(insert(_OUTBOX), [row for _, row in written])
+            # Core's insert, not the PostgreSQL dialect's: SQLAlchemy caches the compiled form
+            # of the former only (the dialect's Insert sets ``inherit_cache = False``), and
+            # compiling it again cost every call — every accepted check-in — a tenth of a ms.
+            await self.session.execute(sql_insert(_OUTBOX), [row for _, row in written])
         return [envelope for envelope, _ in written]
 
     def _outbox_row(
