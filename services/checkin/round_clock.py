@@ -14,10 +14,7 @@ moves it, the others pass it by and find it moved on their next step.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import random
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -36,13 +33,12 @@ from services.checkin.domain.round_lifecycle import (
 from services.checkin.models import CheckIn, Round, RoundAttendance
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.checkin import RoundClosing, RoundNotice, RoundOpened
+from shared.periodic import PeriodicTask
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
 
 CLOCK_KEY = "round_clock"
-JITTER = 0.1  # of the interval: processes started together do not all look at the same instant
-STOP_POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -153,51 +149,17 @@ async def advance_rounds(
             moved.append(Moved(row.id, action))
 
 
-class RoundClock:
+class RoundClock(PeriodicTask):
     """Runs ``advance_rounds`` every ``round_clock_seconds`` (± jitter) in the background."""
 
+    name = "checkin-round-clock"
+
     def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-        self.interval = ctx.settings.round_clock_seconds
-        self.steps = 0  # finished steps, for operators and tests
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(ctx, ctx.settings.round_clock_seconds)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run_forever(), name="checkin-round-clock")
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def _service_stopped(self) -> bool:
-        # The service has no stop hook; its broker connection is closed at shutdown, just
-        # before the database goes away (as enrollment's review sweeper and import worker).
-        return self.ctx.amqp.is_closed
-
-    async def run_forever(self) -> None:
-        while not self._service_stopped():
-            try:
-                for step in await advance_rounds(self.ctx, datetime.now(UTC)):
-                    log.info("round clock: round %s %s", step.round_id, step.action.value)
-                self.steps += 1
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("round clock: a step failed; trying again next step")
-            await self._pause()
-
-    async def _pause(self) -> None:
-        remaining = self.interval * (1 + random.uniform(-JITTER, JITTER))
-        while remaining > 0 and not self._service_stopped():
-            step = min(remaining, STOP_POLL_SECONDS)
-            await asyncio.sleep(step)
-            remaining -= step
+    async def step(self) -> None:
+        for moved in await advance_rounds(self.ctx, datetime.now(UTC)):
+            log.info("round clock: round %s %s", moved.round_id, moved.action.value)
 
 
 def start_round_clock(ctx: ServiceContext) -> RoundClock:

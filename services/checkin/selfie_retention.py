@@ -4,20 +4,19 @@ once the result is in, and this purge deletes every selfie past its ``expires_at
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import delete
 
 from services.checkin.models import Selfie
+from shared.periodic import PeriodicTask
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
 
 PURGE_KEY = "selfie_purge"
 PURGE_EVERY_SECONDS = 300.0
-STOP_POLL_SECONDS = 1.0
 
 
 async def purge_expired_selfies(ctx: ServiceContext, now: datetime | None = None) -> int:
@@ -28,24 +27,18 @@ async def purge_expired_selfies(ctx: ServiceContext, now: datetime | None = None
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def _run(ctx: ServiceContext) -> None:
-    # The service has no stop hook; its broker connection is closed at shutdown, just before the
-    # database goes away (as the round clock does).
-    while not ctx.amqp.is_closed:
-        try:
-            purged = await purge_expired_selfies(ctx)
-            if purged:
-                log.info("selfie retention: purged %d selfies", purged)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("selfie retention: purge failed; trying again later")
-        waited = 0.0
-        while waited < PURGE_EVERY_SECONDS and not ctx.amqp.is_closed:
-            await asyncio.sleep(STOP_POLL_SECONDS)
-            waited += STOP_POLL_SECONDS
+class SelfiePurge(PeriodicTask):
+    name = "checkin-selfie-purge"
+
+    async def step(self) -> None:
+        purged = await purge_expired_selfies(self.ctx)
+        if purged:
+            log.info("selfie retention: purged %d selfies", purged)
 
 
-def start_selfie_purge(ctx: ServiceContext) -> None:
+def start_selfie_purge(ctx: ServiceContext) -> SelfiePurge:
     """Starts the background task that deletes expired selfies."""
-    ctx.extras[PURGE_KEY] = asyncio.create_task(_run(ctx), name="checkin-selfie-purge")
+    purge = SelfiePurge(ctx, PURGE_EVERY_SECONDS)
+    ctx.extras[PURGE_KEY] = purge
+    purge.start()
+    return purge

@@ -8,10 +8,7 @@ the ``ReviewSweeper`` background task the service starts — and flags each step
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import random
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -26,13 +23,12 @@ from services.enrollment.review_items import lineage_of_item, today
 from shared.auth import Principal, Role
 from shared.events.enrollment import ReviewStepOverdue
 from shared.jurisdiction import jurisdiction_filter
+from shared.periodic import PeriodicTask
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
 
 SWEEPER_KEY = "review_sweeper"
-JITTER = 0.1  # of the interval: the provinces' processes started together do not sweep in step
-STOP_POLL_SECONDS = 1.0
 
 
 async def flag_overdue(
@@ -86,50 +82,23 @@ def province_principal(province: str) -> Principal:
     )
 
 
-class ReviewSweeper:
+class ReviewSweeper(PeriodicTask):
     """Runs ``flag_overdue`` over the whole province every ``review_sweep_seconds`` (± jitter),
     so a late step reaches the superior even when nobody calls the sweep endpoint; then the
     yearly in-school snapshot when it is due, and the registered hooks (overdue pending actions)."""
 
+    name = "enrollment-review-sweeper"
+
     def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-        self.interval = ctx.settings.review_sweep_seconds
+        super().__init__(ctx, ctx.settings.review_sweep_seconds)
         self.principal = province_principal(ctx.settings.province)
-        self.sweeps = 0  # finished rounds, for operators and tests
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run_forever(), name="enrollment-review-sweeper")
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def _service_stopped(self) -> bool:
-        # As the import worker: the service has no stop hook, and its broker connection is
-        # closed at shutdown, just before the database goes away.
-        return self.ctx.amqp.is_closed
-
-    async def run_forever(self) -> None:
-        while not self._service_stopped():
-            try:
-                # Traced like a request: the events it emits carry this round's trace.
-                flagged = await flag_overdue(self.ctx, self.principal, LEVELS)
-                if flagged:
-                    log.info("review sweep: %d overdue step(s) in the province", len(flagged))
-                await self._other_duties()
-                self.sweeps += 1
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("review sweep: a round failed; trying again next round")
-            await self._pause()
+    async def step(self) -> None:
+        # Traced like a request: the events it emits carry this round's trace.
+        flagged = await flag_overdue(self.ctx, self.principal, LEVELS)
+        if flagged:
+            log.info("review sweep: %d overdue step(s) in the province", len(flagged))
+        await self._other_duties()
 
     async def _other_duties(self) -> None:
         """The other dated duties of the province's records, on the same clock: the yearly
@@ -143,14 +112,6 @@ class ReviewSweeper:
             log.info("in-school snapshot of %d: %d school(s) recorded", snapshot_year_due(on), taken)
         if late:
             log.info("pending actions: %d past their deadline, flagged", len(late))
-
-    async def _pause(self) -> None:
-        """Sleep one interval with jitter, in short slices so a stopped service is noticed soon."""
-        remaining = self.interval * (1 + random.uniform(-JITTER, JITTER))
-        while remaining > 0 and not self._service_stopped():
-            step = min(remaining, STOP_POLL_SECONDS)
-            await asyncio.sleep(step)
-            remaining -= step
 
 
 def start_review_sweeper(ctx: ServiceContext) -> ReviewSweeper:

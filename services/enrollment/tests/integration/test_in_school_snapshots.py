@@ -105,7 +105,7 @@ async def test_sweeper__takes_the_snapshot_when_it_falls_due(
     p37: Province, quick_sweeper: ReviewSweeper
 ) -> None:
     with pinned_today(p37, date(2097, 12, 19)):
-        rounds = quick_sweeper.sweeps
+        rounds = quick_sweeper.steps_done
         await eventually(lambda: _after(quick_sweeper, rounds + 2))
         assert 2097 not in await _years(p37)  # the day before: last year's is due, not this year's
         assert 2096 in await _years(p37)
@@ -118,4 +118,4 @@ async def test_sweeper__takes_the_snapshot_when_it_falls_due(
 
 
 async def _after(sweeper: ReviewSweeper, rounds: int) -> bool:
-    return sweeper.sweeps >= rounds
+    return sweeper.steps_done >= rounds

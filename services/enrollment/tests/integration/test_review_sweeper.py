@@ -53,21 +53,21 @@ async def test_sweeper__flags_a_step_past_its_deadline_once_by_itself(
     ).json()
     due = date.fromisoformat(item["due_on"])
     with pinned_today(p37, due):  # the deadline day itself is still in time
-        rounds = quick_sweeper.sweeps
+        rounds = quick_sweeper.steps_done
         await eventually(lambda: _at_least(quick_sweeper, rounds + 2))
         assert await _flagged_on(p37, item["id"]) is None
     late = due + timedelta(days=1)
     with pinned_today(p37, late):
         flagged = await eventually(lambda: _flagged_on(p37, item["id"]))
         assert flagged == late
-        rounds = quick_sweeper.sweeps
+        rounds = quick_sweeper.steps_done
         await eventually(lambda: _at_least(quick_sweeper, rounds + 2))
     events = await p37.outbox_about(OVERDUE, item["id"])
     assert len(events) == 1 and envelope_of(events[0]).data["superior_level"] == "county"
 
 
 async def _at_least(sweeper: ReviewSweeper, rounds: int) -> bool:
-    return sweeper.sweeps >= rounds
+    return sweeper.steps_done >= rounds
 
 
 async def test_sweeper__started_with_the_service_at_the_configured_interval(p37: Province) -> None:
