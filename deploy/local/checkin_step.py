@@ -73,26 +73,40 @@ class CheckInStep:
         self.s.log(
             f"5. a student of {self.school} activates the app and checks in during a verification round"
         )
-        self._campus()
+        inside = self._campus()
         round_id = self._round()
         username = self._activated_student()
         token = self._sign_in(username)
-        result = self._check_in(round_id, token)
+        result = self._check_in(round_id, token, inside)
         self.s.log(
             f"   result: {result.get('result_zh') or result['result']} {result.get('reasons_zh') or ''}"
         )
         return {"round_id": round_id, "student": username, "check_in": result}
 
-    def _campus(self) -> None:
+    def _campus(self) -> tuple[float, float]:
+        """A point inside the school's first campus, in GCJ-02 as a phone's map SDK reports it
+        (the campus is registered first when the school has none)."""
         path = f"/api/v1/schools/{self.school}/campuses"
         listed = self.s.call("GET", self.province, "enrollment", path, role="school_registrar").json()
         items = listed if isinstance(listed, list) else listed.get("items", [])
         if not items:
-            self.s.call(
-                "POST", self.province, "enrollment", path, role="school_registrar", expect=201,
-                json={"name": "主校区", "crs": "WGS-84", "boundary": campus_boundary()},
-            )  # fmt: skip
+            items = [
+                self.s.call(
+                    "POST", self.province, "enrollment", path, role="school_registrar", expect=201,
+                    json={"name": "主校区", "crs": "WGS-84", "boundary": campus_boundary()},
+                ).json()
+            ]  # fmt: skip
             self.s.log("   the school registered its campus boundary (WGS-84)")
+        campus = items[0]
+        ring = campus["boundary"]["coordinates"][0]
+        if campus["boundary"]["type"] == "MultiPolygon":
+            ring = ring[0]
+        # The mean of a convex ring's corners lies inside it (the demo's campuses are rectangles).
+        longitude = sum(p[0] for p in ring[:-1]) / (len(ring) - 1)
+        latitude = sum(p[1] for p in ring[:-1]) / (len(ring) - 1)
+        if campus["crs"] == "WGS-84":
+            return wgs84_to_gcj02(latitude, longitude)
+        return latitude, longitude
 
     def _round(self) -> str:
         now = datetime.now(UTC)
@@ -172,10 +186,10 @@ class CheckInStep:
         self.s._expect(response, 200)
         return str(response.json()["access_token"])
 
-    def _check_in(self, round_id: str, token: str) -> dict[str, Any]:
+    def _check_in(self, round_id: str, token: str, inside: tuple[float, float]) -> dict[str, Any]:
         base = self.s.deployment.base_url(self.province, "checkin")
         headers = {"Authorization": f"Bearer {token}"}
-        latitude, longitude = wgs84_to_gcj02(CAMPUS_LAT + 0.0004, CAMPUS_LON - 0.0003)
+        latitude, longitude = inside
         selfie = _selfie()
 
         def accepted() -> dict[str, Any] | None:

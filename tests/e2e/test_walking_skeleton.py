@@ -88,3 +88,12 @@ def test_final_approval_trace__release_move_and_completion(provinces: RunningPro
     assert (root.service, root.province) == ("transfer", "37")
     hops = _crossings(spans)
     assert ("37", "41") in hops and ("41", "37") in hops
+
+
+def test_check_in__the_imported_student_checks_in_from_the_campus_as_normal(
+    provinces: RunningProvinces,
+) -> None:
+    """Step 5: activation with a device key, a round that opened by itself, a signed GCJ-02
+    check-in from inside the school's campus (drawn in WGS-84) → 正常, decided in the 202."""
+    check_in = provinces.report["check_in"]["check_in"]
+    assert (check_in["state"], check_in["result"], check_in["final"]) == ("decided", "normal", True)
