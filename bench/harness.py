@@ -4,6 +4,7 @@ keys), tokens for any principal, and the process stopped after."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -77,15 +78,19 @@ def jwks_stand_in(province: str = "41") -> Iterator[Jwks]:
         server.shutdown()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process (all its threads) has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path, path: str = "/readyz") -> None:
     for _ in range(900):
         if process.poll() is not None:
             raise RuntimeError(f"the process exited:\n{log.read_text()[-3000:]}")
-        try:
+        with contextlib.suppress(httpx.HTTPError):  # not listening yet; keep polling
             if httpx.get(f"{base}{path}").status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass  # not listening yet; keep polling
         time.sleep(0.2)
     raise TimeoutError(f"{base} did not become ready")
 

@@ -3,13 +3,19 @@ are removed afterwards, and free ports. Never stand-ins for the servers themselv
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
+from shared.auth import Principal, Role
 from shared.db import create_database_if_missing, drop_database
+
+T = TypeVar("T")
 
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672"
@@ -54,3 +60,29 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 20.0) -> T:
+    """The probe's first truthy answer; the bus is asynchronous."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within} s; last answer {result!r}")
+        await asyncio.sleep(0.05)
+
+
+def make_principal(
+    role: Role, org: str, province: str, *, student_id: str | None = None, account_id: str | None = None
+) -> Principal:
+    """A signed-in user of ``role`` at ``org``; a fresh account unless the test names one."""
+    return Principal(
+        account_id=account_id or unique_name("acct"),
+        username=f"{province}-{role.value}",
+        role=role,
+        org=org,
+        province=province,
+        student_id=student_id,
+    )

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import secrets
 import tempfile
@@ -46,7 +45,7 @@ from bench.checkin.population import (
     write_population,
 )
 from bench.checkin.selfies import phone_jpegs, unique_copy
-from bench.harness import Jwks, base_env, jwks_stand_in, p50_p99, running_process, wait_ready
+from bench.harness import Jwks, base_env, cpu_seconds, jwks_stand_in, p50_p99, running_process, wait_ready
 from services.checkin.domain.gcj02 import wgs84_to_gcj02
 from shared.auth import Principal, Role
 from shared.testing import free_port, temporary_database, temporary_vhost
@@ -187,13 +186,8 @@ async def _prepare(
 
 
 def _cpu_seconds(pids: list[int]) -> float:
-    """CPU (user + system) the check-in processes have used so far, from /proc (Linux)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+    """CPU (user + system) the check-in processes have used so far."""
+    return sum(map(cpu_seconds, pids))
 
 
 def _report_blast(

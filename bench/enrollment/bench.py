@@ -28,9 +28,9 @@ import asyncpg
 import httpx
 
 from bench.enrollment.population import copy_students
-from bench.enrollment.profiling import Profiler, cpu_seconds
+from bench.enrollment.profiling import Profiler
 from bench.enrollment.service import SCHOOL, RunningService, running_service
-from bench.harness import p50_p99
+from bench.harness import cpu_seconds, p50_p99
 from services.enrollment.imports.template import filled_workbook
 from shared.idnumber import make_resident_id
 

@@ -24,9 +24,9 @@ import httpx
 
 from bench.enrollment.bench import _new_class, _NewIds
 from bench.enrollment.population import copy_students
-from bench.enrollment.profiling import Profiler, cpu_seconds
+from bench.enrollment.profiling import Profiler
 from bench.enrollment.service import SCHOOL, RunningService, running_service
-from bench.harness import p50_p99
+from bench.harness import cpu_seconds, p50_p99
 
 
 async def _timed(n: int, request: Callable[[], Awaitable[httpx.Response]], expect: int) -> list[float]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -11,6 +9,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from shared.id_digest import id_digest
 from shared.idnumber import resident_id_check_digit
 
 # Existing students live in these counties; the benchmark's new students in others, so the
@@ -54,7 +53,7 @@ async def copy_students(dsn: str, n: int, *, key: bytes, class_id: str, school: 
                     str(uuid.uuid4()), "G" + number, "存量学生", "M" if int(number[16]) % 2 else "F",
                     date(int(number[6:10]), int(number[10:12]), int(number[12:14])), "resident_id", number,
                     "41", "4101", "410102", school, class_id, "710201", 2024, Decimal(3), "full_time",
-                    "in_school", False, _digest(key, number), started, started,
+                    "in_school", False, id_digest(key, "resident_id", number), started, started,
                 )
             )  # fmt: skip
             if len(batch) == 50_000:
@@ -66,8 +65,3 @@ async def copy_students(dsn: str, n: int, *, key: bytes, class_id: str, school: 
     finally:
         await connection.close()
     return (datetime.now(UTC) - started).total_seconds()
-
-
-def _digest(key: bytes, number: str) -> str:
-    # The same digest the service writes (services/enrollment/dedupe.py id_digest).
-    return hmac.new(key, f"resident_id:{number}".encode(), hashlib.sha256).hexdigest()

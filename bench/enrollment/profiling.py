@@ -1,20 +1,13 @@
-"""CPU used by a service process, and py-spy sampling of it (requirements-dev.txt): collapsed
-stacks into ``DIR/<phase>.txt`` and a summary of where the samples were spent."""
+"""py-spy sampling of a service process (requirements-dev.txt): collapsed stacks into
+``DIR/<phase>.txt`` and a summary of where the samples were spent (CPU time: bench/harness.py)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
 from collections import Counter
 from pathlib import Path
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU the process (all its threads) has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def summary(collapsed: Path, top: int = 25) -> str:

@@ -8,6 +8,7 @@ python -m deploy.local.stack status
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -89,12 +90,11 @@ def wait_ready(deployment: Deployment, timeout: float = READY_TIMEOUT_SECONDS) -
                 log = deployment.home / "log" / f"{service}-{province}.log"
                 tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
                 raise RuntimeError(f"{service}-{province} exited during start; log tail:\n{tail}")
-            try:
+            # Not listening yet: the deadline below decides when to give up.
+            with contextlib.suppress(httpx.HTTPError):
                 response = httpx.get(f"{deployment.base_url(province, service)}/readyz", timeout=2)
                 if response.status_code == 200:
                     pending.discard((province, service))
-            except httpx.HTTPError:
-                pass  # not listening yet: the deadline below decides when to give up
         if pending and time.monotonic() > deadline:
             raise TimeoutError(f"not ready after {timeout:.0f} s: {sorted(pending)}")
         if pending:

@@ -49,6 +49,7 @@ from services.checkin.domain.eligibility import Candidate, RoundScope, eligibili
 from services.checkin.domain.face_policy import face_check_needed
 from services.checkin.domain.gcj02 import to_wgs84
 from services.checkin.domain.geofence import CampusFence
+from services.checkin.domain.leave_request import GRANTED
 from services.checkin.domain.opening_hours import within_opening_hours
 from services.checkin.hot_cache import TtlCache
 from services.checkin.models import CampusView, Round
@@ -283,12 +284,14 @@ async def load_fence(ctx: ServiceContext, session: AsyncSession, school_code: st
     return await caches(ctx).fences.get(school_code, load)
 
 
+# The leave states that keep a student away, from the leave state machine (constants, not input).
+_GRANTED_SQL = ", ".join(f"'{state.value}'" for state in sorted(GRANTED))
 _FACTS = text(
-    """
+    f"""
     SELECT s.school_code, s.status, s.study_form, s.grade,
            s.province_code, s.city_code, s.county_code,
            EXISTS (SELECT 1 FROM leave l
-                   WHERE l.student_id = s.student_id AND l.state IN ('approved', 'ended')
+                   WHERE l.student_id = s.student_id AND l.state IN ({_GRANTED_SQL})
                      AND l.starts_on <= :today
                      AND LEAST(l.ends_on, COALESCE(l.ended_on, l.ends_on)) >= :today) AS on_leave,
            EXISTS (SELECT 1 FROM internship i

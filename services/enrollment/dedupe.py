@@ -2,16 +2,12 @@
 
 Inside the province the student table's unique index on the active ID number decides. Across
 provinces only keyed hashes travel (DESIGN.md "Cross-cutting"): HMAC-SHA256 under a key every
-province shares, of the ID type and the normalised number. Without the key a digest cannot be
-reversed by trying the ~10^9 plausible resident IDs, which a plain hash would allow.
+province shares, of the ID type and the normalised number (shared/id_digest.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable
-from pathlib import Path
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,22 +17,6 @@ from services.enrollment.domain.student_state import RELEASED_STATES
 from services.enrollment.models import Student
 
 _RELEASED = [s.value for s in RELEASED_STATES]
-
-
-def load_digest_key(path: Path | None) -> bytes | None:
-    """The shared key, or None: then nothing is announced to partners (single-province setups)."""
-    if path is None:
-        return None
-    key = path.read_bytes().strip()
-    if len(key) < 32:
-        raise ValueError(f"{path}: the dedupe HMAC key must be at least 32 bytes")
-    return key
-
-
-def id_digest(key: bytes, id_type: str, id_number: str) -> str:
-    """Hex HMAC-SHA256 of ``<id type>:<normalised number>``: the same person gives the same
-    digest in every province, a passport and a resident ID never collide."""
-    return hmac.new(key, f"{id_type}:{id_number}".encode(), hashlib.sha256).hexdigest()
 
 
 async def registered_here(session: AsyncSession, id_numbers: Iterable[str]) -> set[str]:

@@ -18,7 +18,7 @@ from uuid import UUID
 from opentelemetry import trace
 from sqlalchemy import or_, select
 
-from services.enrollment.dedupe import active_student_by_digest, id_digest
+from services.enrollment.dedupe import active_student_by_digest
 from services.enrollment.domain.duplicates import later_registered_acts_first
 from services.enrollment.domain.pending_action import RESPONSE_WORKDAYS, ActionKind, title_of
 from services.enrollment.domain.registration import names_match, resident_id_in_number
@@ -54,6 +54,7 @@ from shared.events.enrollment import (
 )
 from shared.events.identity import CounselorAssigned
 from shared.events.transfer import CaseOpened, TransferApproved, TransferRequested
+from shared.id_digest import id_digest
 from shared.idnumber import mask_id_number
 from shared.telemetry import ATTR_STUDENT_ID, ATTR_TRANSFER_ID
 

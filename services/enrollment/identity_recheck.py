@@ -23,7 +23,6 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
-from services.enrollment.dedupe import id_digest
 from services.enrollment.domain.registration import (
     FORMAL_NUMBER_PREFIX,
     formal_student_number,
@@ -35,6 +34,7 @@ from services.enrollment.problems import open_problem_record
 from services.enrollment.registering import RegistrationDeps
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.enrollment import IdDigestAnnounced
+from shared.id_digest import id_digest
 from shared.problems import Problem, conflict
 
 T = TypeVar("T")

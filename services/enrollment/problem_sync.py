@@ -5,18 +5,20 @@ copies can only differ while an event is on its way."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from services.enrollment.domain.problem_record_state import Act, Arbitrate, Choice, Move, Side
 from services.enrollment.models.problems import ProblemRecord
-from services.enrollment.problems import StepBy, here_side, open_case_for_digest, side_of_province, take_move
+from services.enrollment.problems import (
+    StepBy,
+    announce,
+    here_side,
+    open_case_for_digest,
+    side_of_province,
+    take_move,
+)
+from services.enrollment.registering import today_in_china
 from shared.bus.unit_of_work import UnitOfWork
 from shared.calendar_store import load_calendar
-from shared.events.common import Lineage
-from shared.events.enrollment import ProblemRecordActed, ProblemRecordArbitrated, ProblemRecordUpdated
-
-CHINA = ZoneInfo("Asia/Shanghai")
+from shared.events.enrollment import ProblemRecordActed, ProblemRecordArbitrated
 
 
 async def _case(uow: UnitOfWork, kind: str, partner: str, id_digest: str) -> ProblemRecord:
@@ -35,23 +37,10 @@ async def _replay(uow: UnitOfWork, row: ProblemRecord, move: Move, partner: str,
         row,
         move,
         StepBy(f"partner:{partner}", partner, note=note),
-        today=datetime.now(CHINA).date(),
+        today=today_in_china(),
         calendar=calendar,
     )
-    outcome = moved.outcome
-    uow.emit(
-        ProblemRecordUpdated(
-            problem_record_id=row.id,
-            kind=row.kind,
-            student_id=row.student_id,
-            lineage=Lineage(
-                province=row.province_code, city=row.city_code, county=row.county_code, school=row.school_code
-            ),
-            state=outcome.state.value,
-            resolution=outcome.resolution.value if outcome.resolution else None,
-        ),
-        subject=row.student_id,
-    )
+    announce(uow, moved)
 
 
 async def follow_partner_act(uow: UnitOfWork, event: ProblemRecordActed, partner: str) -> None:

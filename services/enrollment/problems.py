@@ -28,6 +28,9 @@ from services.enrollment.domain.problem_record_state import (
 )
 from services.enrollment.models import Student
 from services.enrollment.models.problems import ProblemRecord, ProblemRecordStep
+from shared.bus.unit_of_work import UnitOfWork
+from shared.events.common import Lineage
+from shared.events.enrollment import ProblemRecordUpdated
 from shared.workdays import WorkdayCalendar
 
 RESOLUTION_WORKDAYS = 10  # DOMAIN.md: duplicate resolution within 10 working days
@@ -129,6 +132,27 @@ class Moved:
 
     outcome: Outcome
     rows: list[ProblemRecord]
+
+
+def announce(uow: UnitOfWork, moved: Moved) -> None:
+    """The case's new state, once per row it moved, in the unit of work that moved it."""
+    for row in moved.rows:
+        uow.emit(
+            ProblemRecordUpdated(
+                problem_record_id=row.id,
+                kind=row.kind,
+                student_id=row.student_id,
+                lineage=Lineage(
+                    province=row.province_code,
+                    city=row.city_code,
+                    county=row.county_code,
+                    school=row.school_code,
+                ),
+                state=moved.outcome.state.value,
+                resolution=moved.outcome.resolution.value if moved.outcome.resolution else None,
+            ),
+            subject=row.student_id,
+        )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from sqlalchemy import String, Table, exists, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
-from services.enrollment.dedupe import id_digest
 from services.enrollment.domain.registration import (
     Registration,
     SchoolOffer,
@@ -32,6 +31,7 @@ from services.enrollment.problems import open_problem_record
 from services.enrollment.records import summary_of
 from shared.bus.unit_of_work import Emission, UnitOfWork
 from shared.events.enrollment import IdDigestAnnounced, StudentRegistered
+from shared.id_digest import id_digest
 from shared.service import ServiceContext
 from shared.workdays import WorkdayCalendar
 

@@ -46,6 +46,7 @@ from shared.auth import Principal, Role
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.common import Lineage
 from shared.events.enrollment import ReviewDecided
+from shared.problems import Problem
 from shared.service import ServiceContext
 from shared.workdays import WorkdayCalendar
 
@@ -79,6 +80,11 @@ class ReviewEffect:
     ]
     revise: Callable[[UnitOfWork, ReviewItem, dict[str, Any], date], Awaitable[dict[str, Any]]]
     required_levels: Callable[[UnitOfWork, ReviewItem, date], Awaitable[Sequence[ReviewLevel]]]
+
+
+def recheck_reason(problem: Problem) -> str:
+    """What a ``recheck`` answers for a rule the item now breaks: the first field's reason."""
+    return problem.errors[0].reason_zh if problem.errors else problem.title_zh
 
 
 EFFECTS: dict[str, ReviewEffect] = {}

@@ -1,22 +1,17 @@
-"""The keyed digest of an ID number, computed as enrollment computes ``id_number_digest``:
-hex HMAC-SHA256 of ``<id type>:<normalised number>`` under the province's digest key
-(``XUEJI_DEDUPE_HMAC_KEY_FILE``, the same file enrollment reads)."""
+"""The keyed digest of a resident ID, as enrollment computes ``id_number_digest``
+(shared/id_digest.py), to match an activation against the record enrollment holds."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from pathlib import Path
+
+from shared import id_digest
 
 
 def load_digest_key(path: Path | None) -> bytes | None:
-    if path is None or not path.exists():
-        return None
-    key = path.read_bytes().strip()
-    if len(key) < 32:
-        raise ValueError(f"{path}: the ID digest key must be at least 32 bytes")
-    return key
+    """None also when the file is absent: identity then activates without the digest check."""
+    return id_digest.load_digest_key(path if path is not None and path.exists() else None)
 
 
 def resident_id_digest(key: bytes, normalised_number: str) -> str:
-    return hmac.new(key, f"resident_id:{normalised_number}".encode(), hashlib.sha256).hexdigest()
+    return id_digest.id_digest(key, "resident_id", normalised_number)

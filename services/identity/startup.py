@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 
 from services.identity.api.common import ID_DIGEST_KEY, NOTIFIER, TEMPLATE_KEYS, refresh_issuer
 from services.identity.faces.templates import load_or_create_key_file
-from services.identity.handlers import CHINA
 from services.identity.id_digest import load_digest_key
 from services.identity.notify import LogSender
 from services.identity.passwords import prepare
-from services.identity.retention import delete_due_templates
 from services.identity.seeding import read_seed_accounts, seed_accounts
+from services.identity.template_sweeper import start_template_sweeper
 from shared.service import ServiceContext
 from shared.settings import Settings
 
@@ -42,11 +40,9 @@ async def start(ctx: ServiceContext) -> None:
     ctx.extras.setdefault(NOTIFIER, LogSender())
     ctx.extras[ID_DIGEST_KEY] = load_digest_key(ctx.settings.dedupe_hmac_key_file)
     await prepare()
-    # Graduates' templates fall due day by day; each start (and ``python -m
-    # services.identity.sweep``, run daily by the deployment) deletes those whose day has come.
-    async with ctx.uow() as uow:
-        await delete_due_templates(uow.session, datetime.now(CHINA).date())
-        await uow.commit()
+    # Graduates' templates fall due day by day: the sweeper deletes those whose day has come,
+    # at start and every hour after.
+    start_template_sweeper(ctx)
     if ctx.settings.seed_file is not None:
         async with ctx.uow() as uow:
             await seed_accounts(uow, ctx.settings.province, read_seed_accounts(ctx.settings.seed_file))

@@ -1,5 +1,5 @@
 """``python -m services.identity.sweep``: delete the face templates whose retention has ended
-(run daily by the deployment; identity's start does the same)."""
+on demand; a running identity does the same every hour (template_sweeper.py)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import aio_pika
 import aiormq
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from aio_pika.exceptions import DeliveryError
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -67,7 +67,7 @@ class OutboxRelay:
         self._batch = batch
         self._wakeup = asyncio.Event()
         self._channel: AbstractChannel | None = None
-        self._exchanges: dict[str, AbstractExchange] = {}
+        self._exchanges_checked: set[str] = set()  # on the current channel
         self._held: dict[UUID, float] = {}  # unroutable row id -> monotonic time to retry it
         self._floor: datetime | None = None  # rounds look at created_at >= this
         self._full_scan_seconds = full_scan_seconds
@@ -148,19 +148,14 @@ class OutboxRelay:
         trip per event. The rows go out in their order: each publish takes the channel's lock
         without suspending before it (the tasks start in order and the lock is FIFO), so the
         frames reach the broker in the order of the outbox, as one-at-a-time publishing did."""
-        await self._exchanges_for(rows)
+        await self._open_channel_for({row.exchange for row in rows})
         outcomes = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, asyncio.CancelledError):
                 raise outcome
         return outcomes
 
-    async def _exchanges_for(self, rows: Sequence[OutboxMessage]) -> None:
-        for name in {row.exchange for row in rows}:
-            await self._exchange(name)
-
     async def _publish(self, row: OutboxMessage) -> bool:
-        await self._exchange(row.exchange)  # opens the channel, checks the exchange once per channel
         # Continue the trace of the transaction that wrote the row, not the relay's own. This span
         # is the message's producer span: its context travels in the message headers, and the
         # aio-pika instrumentation's own "send" span is left out (suppressed) — one span per
@@ -193,7 +188,7 @@ class OutboxRelay:
                 # batch's publishes then all leave in one turn of the event loop, not two turns
                 # each — in a process busy answering requests, a turn takes milliseconds and
                 # the outbox grew faster than it drained.
-                assert self._channel is not None  # opened by _exchange() above
+                assert self._channel is not None  # opened by _publish_all() before
                 # aiormq's own Channel: its abstract base does not declare ``wait``.
                 channel = cast(aiormq.Channel, await self._channel.get_underlay_channel())
                 with suppress_instrumentation():
@@ -216,10 +211,13 @@ class OutboxRelay:
         EVENTS_PUBLISHED.labels(row.event_type).inc()
         return True
 
-    async def _exchange(self, name: str) -> AbstractExchange:
+    async def _open_channel_for(self, exchanges: set[str]) -> None:
+        """(Re)open the publishing channel if needed and check, once per channel, that the
+        exchanges exist. Done before a batch's publishes start, which then never suspend before
+        taking the channel's lock: that keeps them in the outbox's order."""
         if self._channel is None or self._channel.is_closed:
             self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-            self._exchanges.clear()
-        if name not in self._exchanges:
-            self._exchanges[name] = await self._channel.get_exchange(name, ensure=True)
-        return self._exchanges[name]
+            self._exchanges_checked.clear()
+        for name in sorted(exchanges - self._exchanges_checked):
+            await self._channel.get_exchange(name, ensure=True)
+            self._exchanges_checked.add(name)

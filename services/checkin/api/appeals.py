@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import cast
 from sqlalchemy.types import Text
 
+from services.checkin.api.common import PROBLEM
 from services.checkin.closing import lock_term_misses
 from services.checkin.domain.appeal_decision import (
     AppealAlreadyDecided,
@@ -41,13 +42,12 @@ from shared.service import Context
 
 router = APIRouter(prefix="/api/v1", tags=["appeals"])
 
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or invalid token", **_PROBLEM},
-    403: {"description": "The caller may not lodge or decide this appeal", **_PROBLEM},
-    404: {"description": "No such appeal, prompt or student in your jurisdiction", **_PROBLEM},
-    409: {"description": "Already decided, or the misses are already under appeal", **_PROBLEM},
-    422: {"description": "A field is invalid; the body names it", **_PROBLEM},
+    401: {"description": "No or invalid token", **PROBLEM},
+    403: {"description": "The caller may not lodge or decide this appeal", **PROBLEM},
+    404: {"description": "No such appeal, prompt or student in your jurisdiction", **PROBLEM},
+    409: {"description": "Already decided, or the misses are already under appeal", **PROBLEM},
+    422: {"description": "A field is invalid; the body names it", **PROBLEM},
 }
 
 

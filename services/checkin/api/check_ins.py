@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from services.checkin.accepting import SELFIE_MAX_BYTES, accept_check_in, issue_nonce
+from services.checkin.api.common import PROBLEM
 from services.checkin.domain.check_in_result import CheckInResult
 from services.checkin.domain.reasons import reason_texts
 from services.checkin.models import CheckIn, CounselorView, RoundAttendance, Selfie, StudentView
@@ -28,21 +29,20 @@ from shared.service import Context
 
 router = APIRouter(tags=["check_ins"])
 
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or invalid token", **_PROBLEM},
+    401: {"description": "No or invalid token", **PROBLEM},
     403: {
         "description": "Not a student; no device key registered; bad signature; not called to this round",
-        **_PROBLEM,
+        **PROBLEM,
     },
-    404: {"description": "No such round", **_PROBLEM},
+    404: {"description": "No such round", **PROBLEM},
     409: {
         "description": "Round not open, outside opening hours, a final result already recorded, "
         "or no campus boundary registered",
-        **_PROBLEM,
+        **PROBLEM,
     },
-    413: {"description": "Selfie larger than 2 MB", **_PROBLEM},
-    422: {"description": "A field is invalid (payload.*, signature, selfie); the body names it", **_PROBLEM},
+    413: {"description": "Selfie larger than 2 MB", **PROBLEM},
+    422: {"description": "A field is invalid (payload.*, signature, selfie); the body names it", **PROBLEM},
 }
 
 
@@ -133,7 +133,7 @@ async def check_in(
     "/api/v1/check-ins/{check_in_id}",
     summary="One attempt: the student's own, or in the caller's jurisdiction",
     response_model=CheckInView,
-    responses={401: _REFUSALS[401], 404: {"description": "No such attempt in your jurisdiction", **_PROBLEM}},
+    responses={401: _REFUSALS[401], 404: {"description": "No such attempt in your jurisdiction", **PROBLEM}},
 )
 async def get_check_in(check_in_id: UUID, principal: CurrentPrincipal, ctx: Context) -> CheckInView:
     columns = OrgColumns(
@@ -184,8 +184,8 @@ async def get_check_in(check_in_id: UUID, principal: CurrentPrincipal, ctx: Cont
     response_class=Response,
     responses={
         200: {"content": {"image/jpeg": {}}, "description": "the JPEG bytes"},
-        401: {"description": "No or wrong service token", **_PROBLEM},
-        404: {"description": "No selfie kept (never stored, or purged)", **_PROBLEM},
+        401: {"description": "No or wrong service token", **PROBLEM},
+        404: {"description": "No selfie kept (never stored, or purged)", **PROBLEM},
     },
 )
 async def get_selfie(

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.checkin.api.common import PROBLEM, READERS
 from services.checkin.models import Internship, StudentView
 from services.checkin.round_lists import counted, visible
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
@@ -21,24 +22,14 @@ from shared.service import Context
 
 router = APIRouter(prefix="/api/v1", tags=["internships"])
 FILERS = (Role.SCHOOL_REGISTRAR,)
-READERS = (
-    Role.PROVINCE,
-    Role.CITY,
-    Role.COUNTY,
-    Role.SCHOOL_REGISTRAR,
-    Role.SCHOOL_LEADER,
-    Role.COUNSELOR,
-    Role.STUDENT,
-)
 MAX_STUDENTS = 500  # one class or a company's intake at a time
 MAX_DAYS = 366
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or invalid token", **_PROBLEM},
-    403: {"description": "Only the school registrar files placements", **_PROBLEM},
-    404: {"description": "No such placement in the caller's jurisdiction", **_PROBLEM},
-    409: {"description": "The student already has a placement in that period", **_PROBLEM},
-    422: {"description": "A field is invalid; the body names it", **_PROBLEM},
+    401: {"description": "No or invalid token", **PROBLEM},
+    403: {"description": "Only the school registrar files placements", **PROBLEM},
+    404: {"description": "No such placement in the caller's jurisdiction", **PROBLEM},
+    409: {"description": "The student already has a placement in that period", **PROBLEM},
+    422: {"description": "A field is invalid; the body names it", **PROBLEM},
 }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.checkin.api.common import PROBLEM, READERS
 from services.checkin.domain.eligibility import IN_SCHOOL, ON_LEAVE_STATUS
 from services.checkin.domain.leave_limit import (
     LEAVE_LIMIT_DAYS,
@@ -44,22 +45,12 @@ from shared.service import Context
 
 router = APIRouter(prefix="/api/v1", tags=["leave"])
 DECIDERS = (Role.COUNSELOR, Role.SCHOOL_REGISTRAR)
-READERS = (
-    Role.PROVINCE,
-    Role.CITY,
-    Role.COUNTY,
-    Role.SCHOOL_REGISTRAR,
-    Role.SCHOOL_LEADER,
-    Role.COUNSELOR,
-    Role.STUDENT,
-)
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or invalid token", **_PROBLEM},
-    403: {"description": "Not the student, their counselor or their school's registrar", **_PROBLEM},
-    404: {"description": "No such leave (or student) in the caller's jurisdiction", **_PROBLEM},
-    409: {"description": "Overlaps another leave, or the leave is not in a state for this", **_PROBLEM},
-    422: {"description": "A field is invalid; the body names it", **_PROBLEM},
+    401: {"description": "No or invalid token", **PROBLEM},
+    403: {"description": "Not the student, their counselor or their school's registrar", **PROBLEM},
+    404: {"description": "No such leave (or student) in the caller's jurisdiction", **PROBLEM},
+    409: {"description": "Overlaps another leave, or the leave is not in a state for this", **PROBLEM},
+    422: {"description": "A field is invalid; the body names it", **PROBLEM},
 }
 
 

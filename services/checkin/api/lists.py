@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.checkin import exports
+from services.checkin.api.common import PROBLEM, READERS
 from services.checkin.models import Round
 from services.checkin.models.exports import ExportRequest
 from services.checkin.round_lists import (
@@ -32,29 +33,19 @@ from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role, require
 from shared.dual_post import DOWNLOAD_WINDOW, Account, ExportState, export_state, may_approve_export
 from shared.idnumber import mask_student_number
 from shared.problems import Problem, conflict, field_problem, forbidden, not_found
-from shared.service import Context
+from shared.service import Context, ServiceContext
 from shared.xlsx import XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/api/v1", tags=["lists"])
-VIEWERS = (
-    Role.PROVINCE,
-    Role.CITY,
-    Role.COUNTY,
-    Role.SCHOOL_REGISTRAR,
-    Role.SCHOOL_LEADER,
-    Role.COUNSELOR,
-    Role.STUDENT,
-)
 EXPORTERS = (Role.SCHOOL_REGISTRAR, Role.SCHOOL_LEADER, Role.COUNTY, Role.CITY, Role.PROVINCE)
 MAX_EXPORT_ROWS = 100_000  # one workbook; a province-wide list is exported per city or county
 ListKind = Literal["completed_list", "incomplete_list"]
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or invalid token", **_PROBLEM},
-    403: {"description": "The caller's role may not do this", **_PROBLEM},
-    404: {"description": "No such round or export (of the caller's school or bureau)", **_PROBLEM},
-    409: {"description": "The export is not approved, already downloaded or expired", **_PROBLEM},
-    422: {"description": "A field is invalid; the body names it", **_PROBLEM},
+    401: {"description": "No or invalid token", **PROBLEM},
+    403: {"description": "The caller's role may not do this", **PROBLEM},
+    404: {"description": "No such round or export (of the caller's school or bureau)", **PROBLEM},
+    409: {"description": "The export is not approved, already downloaded or expired", **PROBLEM},
+    422: {"description": "A field is invalid; the body names it", **PROBLEM},
 }
 
 
@@ -112,6 +103,24 @@ async def round_of(session: AsyncSession, round_id: UUID) -> Round:
     return round_row
 
 
+async def _page(
+    kind: ListKind,
+    round_id: UUID,
+    principal: Principal,
+    ctx: ServiceContext,
+    filters: StudentFilters,
+    limit: int,
+    offset: int,
+) -> ListPage:
+    require_role(principal, *READERS)
+    async with ctx.sessionmaker() as session:
+        round_row = await round_of(session, round_id)
+        query = _list_query(kind, principal, round_row, filters)
+        total = await session.scalar(counted(query)) or 0
+        rows = (await session.execute(ordered(query).limit(limit).offset(offset))).all()
+    return ListPage(round_id=round_id, total=total, limit=limit, offset=offset, items=[_row(r) for r in rows])
+
+
 @router.get(
     "/rounds/{round_id}/completed",
     summary="已完成名单: students with a decided check-in, by result and check-in time",
@@ -125,13 +134,7 @@ async def completed_list(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> ListPage:
-    require_role(principal, *VIEWERS)
-    async with ctx.sessionmaker() as session:
-        round_row = await round_of(session, round_id)
-        query = completed_query(principal, round_row, filters)
-        total = await session.scalar(counted(query)) or 0
-        rows = (await session.execute(ordered(query).limit(limit).offset(offset))).all()
-    return ListPage(round_id=round_id, total=total, limit=limit, offset=offset, items=[_row(r) for r in rows])
+    return await _page("completed_list", round_id, principal, ctx, filters, limit, offset)
 
 
 @router.get(
@@ -147,13 +150,7 @@ async def incomplete_list(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> ListPage:
-    require_role(principal, *VIEWERS)
-    async with ctx.sessionmaker() as session:
-        round_row = await round_of(session, round_id)
-        query = incomplete_query(principal, round_row, filters)
-        total = await session.scalar(counted(query)) or 0
-        rows = (await session.execute(ordered(query).limit(limit).offset(offset))).all()
-    return ListPage(round_id=round_id, total=total, limit=limit, offset=offset, items=[_row(r) for r in rows])
+    return await _page("incomplete_list", round_id, principal, ctx, filters, limit, offset)
 
 
 # --- exports under dual post --------------------------------------------------------------------

@@ -23,7 +23,9 @@ from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.checkin.api.common import PROBLEM
 from services.checkin.domain.eligibility import Candidate, RoundScope, eligibility
+from services.checkin.domain.face_policy import EVERY
 from services.checkin.domain.opening_hours import CHINA
 from services.checkin.domain.terms import Season, term_name, term_of
 from services.checkin.models import Miss, Round, RoundAttendance, StudentView
@@ -34,11 +36,10 @@ from shared.service import Context
 
 router = APIRouter(prefix="/api/v1", tags=["rounds"])
 
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or invalid token", **_PROBLEM},
-    403: {"description": "The caller may not publish this round", **_PROBLEM},
-    422: {"description": "A field is invalid; the body names it", **_PROBLEM},
+    401: {"description": "No or invalid token", **PROBLEM},
+    403: {"description": "The caller may not publish this round", **PROBLEM},
+    422: {"description": "A field is invalid; the body names it", **PROBLEM},
 }
 PUBLISHERS = (Role.PROVINCE, Role.CITY, Role.COUNTY, Role.SCHOOL_REGISTRAR)
 SCOPE_BY_LENGTH = {2: "province", 4: "city", 6: "county", 10: "school"}
@@ -171,7 +172,7 @@ def check_grades(grades: list[int], term: str) -> None:
 
 
 def face_rate(body: FaceFields) -> float:
-    if body.face_policy == "every":
+    if body.face_policy == EVERY:
         if body.face_sample_rate not in (None, 1.0):
             raise field_problem(
                 "face_sample_rate", 'only a "sampled" policy takes a rate', "仅抽样核验需要设置抽样比例"
@@ -259,7 +260,7 @@ async def _insert(ctx: Context, values: dict[str, Any]) -> Round:
 @router.post(
     "/rounds/registration",
     status_code=status.HTTP_201_CREATED,
-    responses={**_RESPONSES, 409: {"description": "The term has its registration round", **_PROBLEM}},
+    responses={**_RESPONSES, 409: {"description": "The term has its registration round", **PROBLEM}},
     summary="The province sets a term's registration round (电子学籍注册时间段)",
 )
 async def create_registration_round(
@@ -437,7 +438,7 @@ async def list_rounds(
 
 @router.get(
     "/rounds/{round_id}",
-    responses={**_RESPONSES, 404: {"description": "No such round in your jurisdiction", **_PROBLEM}},
+    responses={**_RESPONSES, 404: {"description": "No such round in your jurisdiction", **PROBLEM}},
     summary="One round (a student: with their standing)",
 )
 async def get_round(round_id: uuid.UUID, principal: CurrentPrincipal, ctx: Context) -> RoundOut:

@@ -17,7 +17,8 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.checkin import exports
-from services.checkin.api.lists import VIEWERS, round_of
+from services.checkin.api.common import PROBLEM, READERS
+from services.checkin.api.lists import round_of
 from services.checkin.domain.eligibility import FULL_TIME, IN_SCHOOL
 from services.checkin.domain.fm4 import VALID_RESULTS, WINDOW_MONTHS, window_start
 from services.checkin.models import CheckIn, Miss, Round, StudentView
@@ -40,14 +41,13 @@ from shared.service import Context
 from shared.xlsx import XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/api/v1", tags=["statistics"])
-STAFF = tuple(role for role in VIEWERS if role is not Role.STUDENT)
+STAFF = tuple(role for role in READERS if role is not Role.STUDENT)
 BUREAUS_AND_SCHOOLS = (Role.PROVINCE, Role.CITY, Role.COUNTY, Role.SCHOOL_REGISTRAR, Role.SCHOOL_LEADER)
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or invalid token", **_PROBLEM},
-    403: {"description": "The caller's role may not see statistics", **_PROBLEM},
-    404: {"description": "No such round", **_PROBLEM},
-    422: {"description": "A parameter is invalid; the body names it", **_PROBLEM},
+    401: {"description": "No or invalid token", **PROBLEM},
+    403: {"description": "The caller's role may not see statistics", **PROBLEM},
+    404: {"description": "No such round", **PROBLEM},
+    422: {"description": "A parameter is invalid; the body names it", **PROBLEM},
 }
 
 

@@ -12,7 +12,6 @@ import hashlib
 from uuid import UUID
 
 EVERY = "every"
-SAMPLED = "sampled"
 
 
 def in_sample(check_in_id: UUID, rate: float) -> bool:

@@ -7,9 +7,8 @@ are the pure rules of ``domain/negative_list.py``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -33,13 +32,13 @@ from services.enrollment.in_school_snapshots import last_two_snapshots
 from services.enrollment.models import School, SchoolMajor, Student
 from services.enrollment.models.indicators import NationalCount
 from services.enrollment.models.problems import ProblemRecord
+from services.enrollment.registering import today_in_china
 from shared.auth import CurrentPrincipal, Role, require_role
 from shared.jurisdiction import OrgColumns, jurisdiction_filter
 from shared.problems import FieldIssue, Problem
 from shared.service import Context
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
-CHINA = ZoneInfo("Asia/Shanghai")
 BUREAUS = (Role.COUNTY, Role.CITY, Role.PROVINCE)
 SCHOOL_ORG = OrgColumns(
     province=School.province_code, city=School.city_code, county=School.county_code, school=School.code
@@ -141,7 +140,7 @@ async def school_indicators(
     ] = None,
 ) -> list[SchoolIndicators]:
     require_role(principal, *BUREAUS)
-    latest, previous = (year, year - 1) if year else last_two_intakes(datetime.now(CHINA).date())
+    latest, previous = (year, year - 1) if year else last_two_intakes(today_in_china())
     scope = [jurisdiction_filter(principal, SCHOOL_ORG)]
     if school is not None:
         scope.append(School.code == school)

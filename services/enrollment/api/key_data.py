@@ -25,7 +25,14 @@ from services.enrollment.models import School, Student, StudentHistory
 from services.enrollment.models.workflow import ReviewItem
 from services.enrollment.records import summary_of
 from services.enrollment.registering import deps_of
-from services.enrollment.review_items import ReviewEffect, calendar, open_review, register_effect, today
+from services.enrollment.review_items import (
+    ReviewEffect,
+    calendar,
+    open_review,
+    recheck_reason,
+    register_effect,
+    today,
+)
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.enrollment import StudentKeyDataChanged
@@ -208,7 +215,7 @@ async def _recheck(uow: UnitOfWork, item: ReviewItem, on: date) -> str | None:
     try:
         await _judged(uow.session, student, _body_of(item), on)
     except Problem as exc:
-        return exc.errors[0].reason_zh if exc.errors else exc.title_zh
+        return recheck_reason(exc)
     return None
 
 

@@ -32,7 +32,14 @@ from services.enrollment.models.workflow import ReviewItem
 from services.enrollment.records import summary_of
 from services.enrollment.registering import class_and_offer
 from services.enrollment.registration_windows import window_violation
-from services.enrollment.review_items import ReviewEffect, calendar, open_review, register_effect, today
+from services.enrollment.review_items import (
+    ReviewEffect,
+    calendar,
+    open_review,
+    recheck_reason,
+    register_effect,
+    today,
+)
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.common import StudyForm
@@ -159,7 +166,7 @@ async def _recheck(uow: UnitOfWork, item: ReviewItem, on: date) -> str | None:
     try:
         await _validated(uow.session, _body_of(item), item.school_code, on, window=False)
     except Problem as exc:
-        return exc.errors[0].reason_zh if exc.errors else exc.title_zh
+        return recheck_reason(exc)
     return None
 
 

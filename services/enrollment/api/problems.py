@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, cast
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
@@ -31,7 +30,6 @@ from services.enrollment.domain.problem_record_state import (
     Choice,
     ConfirmIdentity,
     Move,
-    Outcome,
     ProblemKind,
     ProblemRecordState,
     RejectIdentity,
@@ -51,25 +49,24 @@ from services.enrollment.models.problems import (
     ProblemRecordStep,
 )
 from services.enrollment.models.workflow import ReviewItem
-from services.enrollment.problems import Moved, StepBy, awaiting_school, here_side, take_move
-from services.enrollment.registering import deps_of
-from services.enrollment.review_items import ReviewEffect, open_review, register_effect
+from services.enrollment.problems import Moved, StepBy, announce, awaiting_school, here_side, take_move
+from services.enrollment.registering import deps_of, today_in_china
+from services.enrollment.review_items import ReviewEffect, open_review, recheck_reason, register_effect
+from services.enrollment.review_items import calendar as review_calendar
 from services.enrollment.review_items import today as review_today
 from services.enrollment.student_numbers import mask_student_number
 from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.common import Lineage
-from shared.events.enrollment import ProblemRecordActed, ProblemRecordArbitrated, ProblemRecordUpdated
+from shared.events.enrollment import ProblemRecordActed, ProblemRecordArbitrated
 from shared.idnumber import mask_id_number
 from shared.jurisdiction import jurisdiction_filter
 from shared.problems import Problem, conflict, field_problem, forbidden, not_found
 from shared.service import Context, ServiceContext
 from shared.telemetry import ATTR_PROBLEM_RECORD_ID
-from shared.workdays import WorkdayCalendar
 
 router = APIRouter(prefix="/api/v1", tags=["problem records"])
 tracer = trace.get_tracer("xueji.enrollment")
-CHINA = ZoneInfo("Asia/Shanghai")
 MAX_EVIDENCE_BYTES = 2 * 1024 * 1024  # seed 002: "文件大小不能超过2M"
 # seed 002: "只能上传JPG、PNG、JPEG格式的文件" — told apart by their first bytes, not the name.
 _SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
@@ -146,14 +143,6 @@ class IdentityConfirmation(BaseModel):
     opinion: str = Field("", max_length=500)
 
 
-def _today() -> date:
-    return datetime.now(CHINA).date()
-
-
-def _calendar(ctx: ServiceContext) -> WorkdayCalendar:
-    return cast(WorkdayCalendar, ctx.extras["calendar"])
-
-
 def _visible(principal: Principal) -> ColumnElement[bool]:
     condition = jurisdiction_filter(principal, PROBLEM_RECORD_COLUMNS)
     if principal.role is Role.MINISTRY:
@@ -216,7 +205,11 @@ def _view(
         opened_at=row.opened_at,
         due_on=row.due_on,
         due_provisional=row.due_provisional,
-        overdue=row.due_on is not None and state is not ProblemRecordState.RESOLVED and row.due_on < _today(),
+        overdue=(
+            row.due_on is not None
+            and state is not ProblemRecordState.RESOLVED
+            and row.due_on < today_in_china()
+        ),
         pending_review_id=pending_review_id,
         steps=[
             StepView(
@@ -299,7 +292,7 @@ async def list_problem_records(
     if awaiting_me:
         conditions.append(_awaiting(principal))
     if overdue:
-        conditions.append(ProblemRecord.due_on < _today())
+        conditions.append(ProblemRecord.due_on < today_in_china())
         conditions.append(ProblemRecord.status != ProblemRecordState.RESOLVED.value)
     async with ctx.sessionmaker() as session:
         total = await session.scalar(select(func.count()).select_from(ProblemRecord).where(*conditions))
@@ -355,27 +348,6 @@ def _refused(exc: TransitionNotAllowed) -> Problem:
     )
 
 
-def _announce(uow: UnitOfWork, moved: Moved) -> None:
-    for row in moved.rows:
-        _announce_row(uow, row, moved.outcome)
-
-
-def _announce_row(uow: UnitOfWork, row: ProblemRecord, outcome: Outcome) -> None:
-    uow.emit(
-        ProblemRecordUpdated(
-            problem_record_id=row.id,
-            kind=row.kind,
-            student_id=row.student_id,
-            lineage=Lineage(
-                province=row.province_code, city=row.city_code, county=row.county_code, school=row.school_code
-            ),
-            state=outcome.state.value,
-            resolution=outcome.resolution.value if outcome.resolution else None,
-        ),
-        subject=row.student_id,
-    )
-
-
 def _place(row: ProblemRecord) -> audit.Place:
     return audit.Place(row.province_code, row.city_code, row.county_code, row.school_code)
 
@@ -385,7 +357,7 @@ def _emit_act(
 ) -> None:
     """The move's events: the case's new state here and, for a cross-province case, the act
     sent to the partner province (signed, in the same unit of work)."""
-    _announce(uow, moved)
+    announce(uow, moved)
     if row.counterpart_province is not None and row.id_digest is not None:
         uow.emit(
             ProblemRecordActed(
@@ -445,8 +417,8 @@ async def act_on_problem_record(
                     row,
                     Act(side, choice),
                     StepBy(principal.account_id, ctx.settings.province, evidence_row.id, note),
-                    today=_today(),
-                    calendar=_calendar(ctx),
+                    today=today_in_china(),
+                    calendar=review_calendar(ctx),
                 )
                 _emit_act(uow, row, moved, side, choice, student)
                 to_state = moved.outcome.state.value
@@ -552,7 +524,7 @@ async def _submit_for_review(
         required_levels=(),
         principal=principal,
         on=review_today(ctx),
-        cal=_calendar(ctx),
+        cal=review_calendar(ctx),
     )
     return item.id
 
@@ -588,7 +560,7 @@ async def _recheck_act(uow: UnitOfWork, item: ReviewItem, on: date) -> str | Non
         else:
             problem_effects.check_delete(student)
     except Problem as exc:
-        return exc.errors[0].reason_zh if exc.errors else exc.title_zh
+        return recheck_reason(exc)
     return None
 
 
@@ -611,14 +583,14 @@ async def _apply_act(
                 payload.get("evidence_id"),
                 payload.get("note", ""),
             ),
-            today=_today(),
-            calendar=_calendar(ctx),
+            today=today_in_china(),
+            calendar=review_calendar(ctx),
         )
     except TransitionNotAllowed as exc:
         raise _refused(exc) from None
     if choice is Choice.CHANGE:
         await problem_effects.change_id_number(
-            uow, student, payload["new_id_number"], deps_of(ctx), _today(), checks
+            uow, student, payload["new_id_number"], deps_of(ctx), today_in_china(), checks
         )
     else:
         await problem_effects.delete_record(uow.session, student, ctx.settings.province)
@@ -702,10 +674,10 @@ async def arbitrate_problem_record(
             row,
             Arbitrate(winner),
             StepBy(principal.account_id, ctx.settings.province, note=body.opinion),
-            today=_today(),
-            calendar=_calendar(ctx),
+            today=today_in_china(),
+            calendar=review_calendar(ctx),
         )
-        _announce(uow, moved)
+        announce(uow, moved)
         if row.counterpart_province is not None and row.id_digest is not None:
             winner_province = ctx.settings.province if body.winner == "this" else row.counterpart_province
             uow.emit(
@@ -754,14 +726,14 @@ async def confirm_identity(
                 row,
                 move,
                 StepBy(principal.account_id, ctx.settings.province, note=body.opinion),
-                today=_today(),
-                calendar=_calendar(ctx),
+                today=today_in_china(),
+                calendar=review_calendar(ctx),
             )
         except TransitionNotAllowed as exc:
             raise _refused(exc) from None
         if body.accept:
             await problem_effects.grant_formal_number(session, student, ctx.settings.province)
-        _announce(uow, moved)
+        announce(uow, moved)
         await audit.record(
             session,
             principal,

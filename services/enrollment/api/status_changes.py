@@ -47,6 +47,7 @@ from services.enrollment.review_items import (
     ReviewEffect,
     calendar,
     open_review,
+    recheck_reason,
     register_effect,
     today,
 )
@@ -323,7 +324,7 @@ async def _recheck(uow: UnitOfWork, item: ReviewItem, on: date) -> str | None:
     except ChangeRefused as exc:
         return exc.refusal.reason_zh
     except Problem as exc:
-        return exc.errors[0].reason_zh if exc.errors else exc.title_zh
+        return recheck_reason(exc)
     return None
 
 

@@ -170,6 +170,7 @@ def apply_change(course: Course, change: ChangeRequest, today: date) -> Course:
             )
         ) from None
     after = replace(course, status=status)
+    # The types not matched below change only the status.
     match change.type:
         case ChangeType.REPEAT_YEAR:
             # 留级: the student joins the next cohort; a class of that cohort may be named.
@@ -207,8 +208,6 @@ def apply_change(course: Course, change: ChangeRequest, today: date) -> Course:
                 after = replace(
                     after, class_id=change.new_class_id, grade=change.new_class_grade or course.grade
                 )
-        case _:
-            pass  # the other types change only the status, set above
     return after
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from services.enrollment.dedupe import load_digest_key, registered_here
+from services.enrollment.dedupe import registered_here
 from services.enrollment.domain.registration import (
     IdType,
     Registration,
@@ -48,6 +48,8 @@ from services.enrollment.registering import (
     write_registrations,
 )
 from services.enrollment.registration_windows import registration_window_refusal
+from shared.id_digest import load_digest_key
+from shared.periodic import PeriodicTask
 from shared.service import ServiceContext
 from shared.telemetry import ATTR_IMPORT_ID, suppress_instrumentation
 
@@ -82,42 +84,27 @@ def already_registered_problem(id_type: IdType) -> dict[str, str]:
     }
 
 
-class ImportWorker:
+class ImportWorker(PeriodicTask):
+    """Runs the waiting jobs to their end, then idles until an upload wakes it (or a second has
+    passed: another process of the province may have taken the upload)."""
+
+    name = "enrollment-import-worker"
+
     def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
+        super().__init__(ctx, IDLE_POLL_SECONDS)
         self.wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._conflicts = 0
         self.batch_rows = ctx.settings.import_batch_rows
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run_forever(), name="enrollment-import-worker")
+    async def step(self) -> None:
+        while (job := await self.claim()) is not None:
+            await self.process(job)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def _service_stopped(self) -> bool:
-        # The service has no stop hook; its broker connection is closed at shutdown, which is
-        # also when the database goes away — so that is when the worker stops too.
-        return self.ctx.amqp.is_closed
-
-    async def run_forever(self) -> None:
-        while not self._service_stopped():
-            try:
-                job = await self.claim()
-                if job is not None:
-                    await self.process(job)
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("import worker: a round failed; retrying")
-            self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), IDLE_POLL_SECONDS)
+    async def _pause(self) -> None:
+        # An upload sets ``wake``: its job starts now rather than after a whole interval.
+        self.wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), self.interval)
 
     async def claim(self) -> str | None:
         """Take the oldest unfinished import whose lease is free."""

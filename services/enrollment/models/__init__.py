@@ -31,7 +31,7 @@ STUDENT_ID_NUMBER_ACTIVE = "student_id_number_active"
 
 
 class Base(DeclarativeBase):
-    pass
+    """Enrollment's tables (outbox and inbox come from shared/bus/tables.py)."""
 
 
 class Region(Base):

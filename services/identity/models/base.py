@@ -4,4 +4,4 @@ from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
-    pass
+    """Identity's tables (outbox and inbox come from shared/bus/tables.py)."""

@@ -8,19 +8,17 @@ would leave them, so each test starts from the state it is about.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import io
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aio_pika
 import httpx
@@ -41,9 +39,7 @@ from shared.events.common import StudentSummary
 from shared.readmodels import upsert_student_view
 from shared.service import ServiceContext, create_app
 from shared.settings import Settings
-from shared.testing import temporary_database, temporary_vhost, unique_name
-
-T = TypeVar("T")
+from shared.testing import eventually, make_principal, temporary_database, temporary_vhost, unique_name
 
 PROVINCE = "41"
 CITY = "4101"
@@ -95,14 +91,7 @@ class RunningCheckin:
         account_id: str | None = None,
     ) -> Principal:
         org = org or {Role.PROVINCE: PROVINCE, Role.CITY: CITY, Role.COUNTY: COUNTY}.get(role, SCHOOL)
-        return Principal(
-            account_id=account_id or unique_name("acct"),
-            username=f"{PROVINCE}-{role.value}",
-            role=role,
-            org=org,
-            province=PROVINCE,
-            student_id=student_id,
-        )
+        return make_principal(role, org, PROVINCE, student_id=student_id, account_id=account_id)
 
     def auth(
         self,
@@ -259,18 +248,6 @@ def student_summary(**overrides: Any) -> StudentSummary:
     return StudentSummary.model_validate(values)
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 15.0) -> T:
-    """The probe's first truthy answer; the bus is asynchronous."""
-    deadline = time.monotonic() + within
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within} s; last answer {result!r}")
-        await asyncio.sleep(0.05)
-
-
 def selfie_jpeg(seed: int | None = None) -> bytes:
     """A small real JPEG whose bytes differ per call (a replayed selfie must be sent on purpose)."""
     seed = uuid.uuid4().int if seed is None else seed
@@ -418,8 +395,10 @@ _COUNTIES_TAKEN: set[str] = {"410102", "414101", "414199", "419800", "419998", "
 def area() -> Area:
     # Tests share one database: two tests drawing the same county would count each other's
     # students, so a county is never handed out twice in a session.
-    while (county := f"41{uuid.uuid4().int % 10**4:04d}") in _COUNTIES_TAKEN:
-        pass  # drawn before: draw again
+    while True:
+        county = f"41{uuid.uuid4().int % 10**4:04d}"
+        if county not in _COUNTIES_TAKEN:
+            break
     _COUNTIES_TAKEN.add(county)
     return Area(city=county[:4], county=county, school=f"{county}0001", other_school=f"{county}0002")
 

@@ -28,7 +28,6 @@ from services.checkin.tests.integration.conftest import (
     SERVICE_TOKEN,
     Phone,
     RunningCheckin,
-    eventually,
     phone_for,
     selfie_jpeg,
     square,
@@ -37,6 +36,7 @@ from shared.auth import Role
 from shared.events import EventEnvelope
 from shared.events.identity import DeviceRegistered, FaceOutcomeName, FaceVerified
 from shared.problems import Problem
+from shared.testing import eventually
 
 pytestmark = pytest.mark.integration
 

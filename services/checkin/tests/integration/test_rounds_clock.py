@@ -15,12 +15,12 @@ from services.checkin.tests.integration.conftest import (
     Area,
     RunningCheckin,
     events_about,
-    eventually,
     misses_of,
     record_check_in,
     seed_area_student,
     seed_future_round,
 )
+from shared.testing import eventually
 
 
 async def state_of(checkin: RunningCheckin, round_row: Round) -> Round:

@@ -5,16 +5,14 @@ partner province."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from random import Random
-from typing import Any, TypeVar
+from typing import Any
 
 import aio_pika
 import httpx
@@ -24,7 +22,7 @@ from sqlalchemy import select
 
 from services.enrollment.app import SPEC
 from services.enrollment.registering import today_in_china
-from shared.auth import Principal, Role, StaticJwksVerifier, TokenIssuer
+from shared.auth import Role, StaticJwksVerifier, TokenIssuer
 from shared.bus.tables import InboxMessage, OutboxMessage
 from shared.bus.topology import EVENTS_EXCHANGE, INTERPROVINCE_IN, interprovince_routing_key
 from shared.events import EventEnvelope, EventPayload
@@ -32,14 +30,13 @@ from shared.idnumber import make_resident_id
 from shared.service import ServiceContext, create_app
 from shared.settings import Settings
 from shared.signing import Signer, generate_private_key_file, public_key_b64
-from shared.testing import temporary_database, temporary_vhost, unique_name
+from shared.testing import eventually, make_principal, temporary_database, temporary_vhost, unique_name
 
 REPO = Path(__file__).resolve().parents[4]
 SCHOOL = {"37": "3737010001", "41": "4141010001"}
 COUNTY = {"37": "370102", "41": "410102"}
 CITY = {"37": "3701", "41": "4101"}
 PARTNER = {"37": "41", "41": "37"}
-T = TypeVar("T")
 
 
 @dataclass
@@ -72,14 +69,7 @@ class Province:
             Role.CITY: CITY[self.code],
             Role.COUNTY: COUNTY[self.code],
         }.get(role, SCHOOL[self.code])
-        principal = Principal(
-            account_id=account_id or unique_name("acct"),
-            username=f"{self.code}-{role.value}",
-            role=role,
-            org=org,
-            province=self.code,
-            student_id=student_id,
-        )
+        principal = make_principal(role, org, self.code, student_id=student_id, account_id=account_id)
         return self.issuer.issue(principal)
 
     def auth(
@@ -172,18 +162,6 @@ class Province:
 
 def envelope_of(row: OutboxMessage) -> EventEnvelope:
     return EventEnvelope.from_bytes(row.body)
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 20.0) -> T:
-    """The probe's first truthy answer; the bus is asynchronous."""
-    deadline = time.monotonic() + within
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within} s; last answer {result!r}")
-        await asyncio.sleep(0.1)
 
 
 async def _province(

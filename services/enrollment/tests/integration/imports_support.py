@@ -7,10 +7,10 @@ from typing import Any
 
 from services.enrollment.imports.template import filled_workbook
 from services.enrollment.models import SchoolClass
-from services.enrollment.tests.integration.conftest import COUNTY, SCHOOL, Province, eventually
+from services.enrollment.tests.integration.conftest import COUNTY, SCHOOL, Province
 from shared.auth import Role
 from shared.idnumber import make_resident_id
-from shared.testing import unique_name
+from shared.testing import eventually, unique_name
 
 
 async def new_class(p: Province, grade: int = 2025, major: str = "710201") -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.enrollment.tests.integration.conftest import SCHOOL, Province, eventually
+from services.enrollment.tests.integration.conftest import SCHOOL, Province
 from shared.auth import Role
 from shared.events.identity import CounselorAssigned
+from shared.testing import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from services.enrollment.in_school_snapshots import record_in_school_snapshot
 from services.enrollment.models.indicators import InSchoolSnapshot
 from services.enrollment.overdue_reviews import SWEEPER_KEY, ReviewSweeper
-from services.enrollment.tests.integration.conftest import Province, eventually
+from services.enrollment.tests.integration.conftest import Province
 from services.enrollment.tests.integration.test_indicators_api import _school, _students
 from services.enrollment.tests.integration.test_workflow_api import pinned_today
 from shared.auth import Role
+from shared.testing import eventually
 
 YEAR = 2025  # intakes of 100 a year: FM8's intake half is never broken here
 

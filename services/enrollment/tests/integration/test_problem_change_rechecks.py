@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from services.enrollment.dedupe import id_digest
 from services.enrollment.identity_check import FilePopulationRegistry
 from services.enrollment.models.problems import ProblemRecord
 from services.enrollment.registering import EXTRAS_KEY, RegistrationDeps
 from services.enrollment.tests.integration.conftest import Province, envelope_of
 from services.enrollment.tests.integration.test_identity_check import _use
 from services.enrollment.tests.integration.test_problem_records_api import _act_approved, _pair, _student
+from shared.id_digest import id_digest
 
 ANNOUNCED = "enrollment.id_digest.announced"
 

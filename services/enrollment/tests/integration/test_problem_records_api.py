@@ -16,9 +16,10 @@ from services.enrollment.models import Region, School, Student
 from services.enrollment.models.audit import AuditEntry
 from services.enrollment.models.problems import ProblemEvidence, ProblemRecord
 from services.enrollment.problems import open_problem_record
-from services.enrollment.tests.integration.conftest import COUNTY, Province, envelope_of, eventually
+from services.enrollment.tests.integration.conftest import COUNTY, Province, envelope_of
 from shared.auth import Role
 from shared.bus.topology import INTERPROVINCE_IN, partner_queue_name
+from shared.testing import eventually
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from services.enrollment.models.workflow import ReviewItem
 from services.enrollment.overdue_reviews import SWEEPER_KEY, ReviewSweeper
-from services.enrollment.tests.integration.conftest import Province, envelope_of, eventually
+from services.enrollment.tests.integration.conftest import Province, envelope_of
 from services.enrollment.tests.integration.test_workflow_api import _evidence, pinned_today
 from shared.auth import Role
+from shared.testing import eventually
 
 OVERDUE = "enrollment.review.overdue"
 

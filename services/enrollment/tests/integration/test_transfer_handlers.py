@@ -11,7 +11,7 @@ from sqlalchemy import select
 from uuid6 import uuid7
 
 from services.enrollment.models import Student, StudentHistory
-from services.enrollment.tests.integration.conftest import SCHOOL, Province, envelope_of, eventually
+from services.enrollment.tests.integration.conftest import SCHOOL, Province, envelope_of
 from shared.auth import Role
 from shared.bus.consumer import DEAD_REASON_HEADER
 from shared.bus.tables import OutboxMessage
@@ -20,6 +20,7 @@ from shared.events.common import Lineage
 from shared.events.enrollment import RecordReleased
 from shared.events.transfer import CaseOpened, CaseParty, TransferApproved, TransferRequested
 from shared.signing import KEY_ID_HEADER, SIGNATURE_HEADER
+from shared.testing import eventually
 
 DEST = Lineage(province="41", city="4101", county="410102", school=SCHOOL["41"])
 DEST_CLASS = f"class-{SCHOOL['41']}-2025-1"

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from services.identity.models import Account, FaceTemplate
+from services.identity.template_sweeper import SWEEPER_KEY, TemplateSweeper
 from services.identity.tests.integration.conftest import (
     RunningIdentity,
     as_student,
@@ -69,3 +70,19 @@ async def test_graduation__schedules_deletion_after_the_retention(identity: Runn
     today = datetime.now(UTC).date()
     assert row.delete_on is not None
     assert today + timedelta(days=170) < row.delete_on < today + timedelta(days=190)
+
+
+async def test_retention__the_running_sweeper_deletes_a_template_whose_day_has_come(
+    identity: RunningIdentity,
+) -> None:
+    """Deletion does not wait for a restart: the service's own sweeper takes due templates."""
+    sweeper = identity.ctx.extras[SWEEPER_KEY]
+    assert isinstance(sweeper, TemplateSweeper) and sweeper.running
+    student = await _captured(identity)
+    async with identity.ctx.sessionmaker() as session:
+        row = await session.scalar(select(FaceTemplate).where(FaceTemplate.account_id == student.id))
+        assert row is not None
+        row.delete_on = datetime.now(UTC).date() - timedelta(days=1)
+        await session.commit()
+    await sweeper.step()
+    assert await _template(identity, student) is None
