@@ -1,13 +1,15 @@
 """The transfer service: transfers within and across provinces, the saga, its timeline, cancel.
 
-So far: the cross-province transfer of the walking skeleton (issue 2).
+Every kind (in the province, joint programmes, across provinces, study after graduation), each
+a chain of reviews over one process (domain/transfer_process.py), kept in step between the
+provinces of a case by the rule that the province holding the case decides (domain/case_copy.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from services.transfer.api import router
+from services.transfer.api import ROUTERS
 from services.transfer.handlers import subscriptions
 from shared.service import ServiceSpec
 
@@ -15,6 +17,6 @@ SPEC = ServiceSpec(
     name="transfer",
     title="Transfers",
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=ROUTERS,
     subscriptions=subscriptions,
 )

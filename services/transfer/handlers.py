@@ -1,38 +1,68 @@
 """How the transfer service reacts to events: enrollment's checks and record moves in this
-province, and the partner province's copy of the case (CaseOpened via its enrollment, steps)."""
+province, and the partner province's opened cases, check results, steps, cancel requests and
+look-up answers. Each handler locks the case, runs the pure copy (domain/case_copy.py) and
+stores the outcome (steps.py); a line that came too early is parked, not retried blindly."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from uuid import UUID
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from services.transfer.domain.cross_province_transfer import (
-    CrossProvinceTransferState,
-    RecordsMoved,
-    Reject,
+from services.transfer.domain.case_copy import (
+    NotYet,
+    open_case,
+    receive_cancel_request,
+    receive_step,
+    record_check,
+    records_arrived,
 )
-from services.transfer.models import SchoolView, TransferCase
+from services.transfer.domain.eligibility import StudentFacts, TargetFacts, eligibility_reasons
+from services.transfer.domain.kind_rules import TransferKind
+from services.transfer.domain.kinds import KINDS
+from services.transfer.domain.review_levels import ReviewLevel, Side
+from services.transfer.domain.transfer_process import OPEN_STATES
+from services.transfer.models import SchoolView, StudentLookup, TransferCase
 from services.transfer.steps import (
-    append_step,
+    CANCEL_REQUEST,
+    STEP,
+    add_lines,
     case_for_update,
-    replayed_action,
-    system_actor,
-    take_step,
+    copy_columns,
+    load,
+    park,
+    store,
 )
 from shared.bus.consumer import Subscriptions
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events import EventEnvelope
-from shared.events.enrollment import DestinationChecked, OriginChecked, SchoolRegistered, StudentTransferredIn
-from shared.events.transfer import CaseOpened, CaseStepTaken
+from shared.events.common import StudentSummary
+from shared.events.enrollment import (
+    DestinationChecked,
+    OriginChecked,
+    SchoolRegistered,
+    StudentLookupAnswered,
+    StudentMovedWithinProvince,
+    StudentTransferredIn,
+)
+from shared.events.transfer import (
+    CancelRequested,
+    CaseChecked,
+    CaseOpened,
+    CaseStepTaken,
+    TimelineLine,
+    TransferRequested,
+)
 
 log = logging.getLogger(__name__)
 
 subscriptions = Subscriptions()
 
-S = CrossProvinceTransferState
+ANOTHER_CASE_OPEN = "该学生已有正在办理的转学申请"
+NOT_AT_APPLYING_SCHOOL = "该学生学籍不在申请转出的学校"
 
 
 class CaseNotHereYet(LookupError):
@@ -40,15 +70,15 @@ class CaseNotHereYet(LookupError):
     (the event that records the case travels another route and may arrive second)."""
 
 
-class StepsDiverged(RuntimeError):
-    """A partner's step led its copy to a state ours did not reach: the copies disagree."""
-
-
 async def _case(uow: UnitOfWork, transfer_id: str) -> TransferCase:
     case = await case_for_update(uow.session, transfer_id)
     if case is None:
         raise CaseNotHereYet(f"transfer {transfer_id} is not recorded here (yet)")
     return case
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 @subscriptions.on(SchoolRegistered)
@@ -70,151 +100,256 @@ async def when_school_registered_keep_view(
     )
 
 
+# ---- checks --------------------------------------------------------------------------------
+
+
+async def _record_check(
+    uow: UnitOfWork, case: TransferCase, here: str, side: Side, ok: bool, reasons: list[str]
+) -> None:
+    """Record one side's check; once both are in and passed, judge the kind's eligibility rules
+    (a failure counts as the origin's check failing: the student is not one the kind takes)."""
+    before = await load(uow.session, case, here)
+    outcome = record_check(before, side, ok, reasons, _now())
+    copy = outcome.copy
+    if copy.checks_passed and case.student_facts is not None and case.target_facts is not None:
+        judged = eligibility_reasons(
+            KINDS[TransferKind(case.kind)],
+            StudentFacts(**case.student_facts),
+            TargetFacts(**case.target_facts),
+            date.today(),
+        )
+        if judged:
+            outcome = outcome.then(record_check(copy, Side.ORIGIN, False, judged, _now()))
+    await store(uow, case, before, outcome)
+
+
+def _student_facts(student: StudentSummary, school_type: str | None) -> dict[str, object]:
+    return {
+        "status": student.status,
+        "entry_year": student.grade,
+        "study_length": student.study_length,
+        "major_code": student.major_code,
+        "school_type": school_type,
+    }
+
+
+def _take_origin_summary(case: TransferCase, student: StudentSummary | None, school_type: str | None) -> None:
+    if student is None:
+        return
+    case.student_id = student.student_id
+    case.origin_city = student.lineage.city
+    case.origin_county = student.lineage.county
+    case.origin_school = student.lineage.school
+    case.origin_school_name = student.school_name
+    case.student_summary = student.model_dump(mode="json")
+    case.student_facts = _student_facts(student, school_type)
+
+
 @subscriptions.on(DestinationChecked)
 async def when_destination_checked_record_result(
     event: DestinationChecked, meta: EventEnvelope, uow: UnitOfWork
 ) -> None:
-    """Destination side: enrollment here says whether the class exists and the student is new here."""
+    """Enrollment here says whether the target school and class take the student."""
     case = await _case(uow, event.transfer_id)
-    case.dest_checked = event.ok
-    case.dest_check_reasons = list(event.reasons)
-    case.updated_at = datetime.now(UTC)
-
-
-@subscriptions.on_partner(OriginChecked)
-async def when_origin_checked_record_result(
-    event: OriginChecked, meta: EventEnvelope, uow: UnitOfWork
-) -> None:
-    """Destination side: the origin says whose student this is; a failed check rejects the case."""
-    case = await _case(uow, event.transfer_id)
-    now = datetime.now(UTC)
-    case.origin_checked = event.ok
-    case.origin_check_reasons = list(event.reasons)
-    case.updated_at = now
-    if event.student is not None:
-        student = event.student
-        case.student_id = student.student_id
-        case.origin_city = student.lineage.city
-        case.origin_county = student.lineage.county
-        case.origin_school = student.lineage.school
-        case.origin_school_name = student.school_name
-        case.student_summary = student.model_dump(mode="json")
-    # A case the applicant already cancelled keeps its state; the result is still recorded.
-    if not event.ok and case.state == S.APPLIED:
-        await take_step(
-            uow,
-            case,
-            Reject(),
-            actor=system_actor(meta.province),
-            at=now,
-            opinion="; ".join(event.reasons) or "转出省学籍核验未通过",
-            tell=case.origin_province,
-        )
+    case.target_facts = {"school_type": event.school_type, "class_major_code": event.class_major_code}
+    await _record_check(uow, case, meta.province, Side.DESTINATION, event.ok, list(event.reasons))
 
 
 @subscriptions.on(OriginChecked)
-async def when_origin_checked_open_origin_copy(
+async def when_origin_checked_record_result(
     event: OriginChecked, meta: EventEnvelope, uow: UnitOfWork
 ) -> None:
-    """Origin side: our enrollment vouched for the student, so this province opens its copy of the
-    case from the application the destination sent. A failed check opens nothing: the destination
-    rejects the case and nobody here has anything to review."""
-    if not event.ok or event.student is None:
+    """Enrollment here vouched (or not) for the student leaving. Across provinces the result goes
+    to the destination, which holds the case at this point and judges it."""
+    case = await _case(uow, event.transfer_id)
+    ok, reasons = event.ok, list(event.reasons)
+    elsewhere = event.student is not None and case.origin_school not in (None, event.student.lineage.school)
+    if elsewhere:  # inside the province the origin school applied: the student must be its own
+        ok, reasons = False, [*reasons, NOT_AT_APPLYING_SCHOOL]
+    _take_origin_summary(case, event.student, event.school_type)
+    if case.dest_province != meta.province:
+        shown = event.student.model_copy(update={"birth_date": None}) if event.student else None
+        uow.emit(
+            CaseChecked(
+                transfer_id=case.id,
+                ok=event.ok,
+                reasons=list(event.reasons),
+                student=shown,
+                origin_school_type=event.school_type,
+            ),
+            subject=case.id,
+            correlation_id=UUID(case.id),
+            to_province=case.dest_province,
+        )
+    await _record_check(uow, case, meta.province, Side.ORIGIN, ok, reasons)
+
+
+@subscriptions.on_partner(CaseChecked)
+async def when_partner_checked_record_result(
+    event: CaseChecked, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    """Destination: the origin's check of the student came back."""
+    case = await _case(uow, event.transfer_id)
+    if meta.province != case.origin_province:
+        raise ValueError(
+            f"transfer {case.id}: check sent by {meta.province}, the origin is {case.origin_province}"
+        )
+    _take_origin_summary(case, event.student, event.origin_school_type)
+    await _record_check(uow, case, case.dest_province, Side.ORIGIN, event.ok, list(event.reasons))
+
+
+# ---- the other province's copy ------------------------------------------------------------------
+
+
+@subscriptions.on_partner(CaseOpened)
+async def when_case_opened_open_our_copy(event: CaseOpened, meta: EventEnvelope, uow: UnitOfWork) -> None:
+    """Origin: a destination applied for one of our students. We open our copy and ask our
+    enrollment to check the student; a student with another case open here is refused."""
+    if meta.province != event.destination.province or event.origin_province != uow.province:
+        # The signature proves who sent it; a case must name the sender as its destination.
+        raise ValueError(
+            f"case sent by province {meta.province} names destination {event.destination.province}"
+        )
+    if event.apply_line is None or not event.chain:
+        raise ValueError(f"transfer {event.transfer_id}: an opened case needs its chain and apply line")
+    session = uow.session
+    if await session.get(TransferCase, event.transfer_id) is not None:
         return
-    opened = CaseOpened.model_validate(event.case)
-    if await uow.session.get(TransferCase, opened.transfer_id) is not None:
+    here = event.origin_province
+    other_open = await session.scalar(
+        select(TransferCase.id).where(
+            TransferCase.student_number == event.student_number,
+            TransferCase.state.in_([s.value for s in OPEN_STATES]),
+        )
+    )
+    if other_open is not None:
+        uow.emit(
+            CaseChecked(transfer_id=event.transfer_id, ok=False, reasons=[ANOTHER_CASE_OPEN]),
+            subject=event.transfer_id,
+            correlation_id=UUID(event.transfer_id),
+            to_province=meta.province,
+        )
         return
-    student = event.student
-    applied_at = datetime.fromisoformat(opened.applied_at)
+    copy = open_case(
+        transfer_id=event.transfer_id,
+        kind=TransferKind(event.kind),
+        here=here,
+        origin_province=here,
+        dest_province=event.destination.province,
+        chain=[ReviewLevel(level) for level in event.chain],
+        apply_line=event.apply_line,
+    )
+    applied_at = datetime.fromisoformat(event.applied_at)
     case = TransferCase(
-        id=opened.transfer_id,
-        kind=opened.kind,
-        state=S.APPLIED.value,
-        student_number=opened.student_number,
-        student_name=opened.student_name,
-        student_id=student.student_id,
-        origin_province=opened.origin_province,
-        origin_city=student.lineage.city,
-        origin_county=student.lineage.county,
-        origin_school=student.lineage.school,
-        origin_school_name=student.school_name,
-        dest_province=opened.destination.province,
-        dest_city=opened.destination.city,
-        dest_county=opened.destination.county,
-        dest_school=opened.destination.school,
-        dest_school_name=opened.destination_school_name,
-        dest_class_id=opened.destination_class_id,
-        grade=opened.grade,
-        reason=opened.reason,
-        origin_checked=True,
-        origin_check_reasons=list(event.reasons),
-        dest_check_reasons=[],
-        student_summary=student.model_dump(mode="json"),
+        id=event.transfer_id,
+        kind=event.kind,
+        chain=list(event.chain),
+        pending_since=applied_at,
+        student_number=event.student_number,
+        student_name=event.student_name,
+        origin_province=here,
+        dest_province=event.destination.province,
+        dest_city=event.destination.city,
+        dest_county=event.destination.county,
+        dest_school=event.destination.school,
+        dest_school_name=event.destination_school_name,
+        dest_class_id=event.destination_class_id,
+        grade=event.grade,
+        reason=event.reason,
         created_at=applied_at,
         updated_at=datetime.now(UTC),
+        **copy_columns(copy),
     )
-    uow.session.add(case)
-    await uow.session.flush()
-    await append_step(
-        uow.session,
-        case,
-        action="apply",
-        level=None,
-        actor=opened.applicant,
-        opinion=opened.reason,
-        at=applied_at,
+    session.add(case)
+    await session.flush()
+    await add_lines(session, case.id, copy.lines)
+    uow.emit(
+        TransferRequested(
+            transfer_id=case.id,
+            kind=case.kind,
+            student_number=case.student_number,
+            student_name=case.student_name,
+            origin_province=here,
+            destination=event.destination,
+            destination_class_id=case.dest_class_id,
+            grade=case.grade,
+            check_origin=True,
+            check_destination=False,
+        ),
+        subject=case.id,
+        correlation_id=UUID(case.id),
     )
 
 
 @subscriptions.on_partner(CaseStepTaken)
-async def when_partner_step_taken_mirror_it(
+async def when_partner_step_taken_replay_it(
     event: CaseStepTaken, meta: EventEnvelope, uow: UnitOfWork
 ) -> None:
-    """Either side: the other province took a step; our copy takes the same one."""
-    case = await case_for_update(uow.session, event.transfer_id)
+    """Either side: the province holding the case took a step; our copy takes the same one."""
+    await _receive(uow, event.transfer_id, STEP, event.line, sender=meta.province)
+
+
+@subscriptions.on_partner(CancelRequested)
+async def when_cancel_requested_decide(event: CancelRequested, meta: EventEnvelope, uow: UnitOfWork) -> None:
+    """Holder: the applicant's province asks to cancel; the answer goes back as a step."""
+    await _receive(uow, event.transfer_id, CANCEL_REQUEST, event.line, sender=meta.province)
+
+
+async def _receive(uow: UnitOfWork, transfer_id: str, kind: str, line: TimelineLine, *, sender: str) -> None:
+    case = await case_for_update(uow.session, transfer_id)
     if case is None:
-        if event.action == Reject.name and event.level is None:
-            # The destination rejected on our own failed check: we never opened a copy.
-            log.info("transfer %s was rejected on the origin check; no copy here", event.transfer_id)
-            return
-        raise CaseNotHereYet(f"transfer {event.transfer_id} is not recorded here (yet)")
-    await take_step(
-        uow,
-        case,
-        replayed_action(event),
-        actor=event.actor,
-        at=datetime.fromisoformat(event.at),
-        opinion=event.opinion,
-        tell=None,
-    )
-    if case.state != event.state_after:
-        raise StepsDiverged(
-            f"transfer {case.id}: the partner reached {event.state_after}, this copy {case.state}"
-        )
-    if case.state == S.ORIGIN_APPROVED and case.records_arrived_at is not None:
-        await _complete(uow, case)
+        # The opened case travels the same queue but may be retried behind this one: keep it.
+        await park(uow.session, transfer_id, kind, line)
+        return
+    if sender not in (case.origin_province, case.dest_province) or sender == uow.province:
+        # The signature proves who sent it; only the case's other province speaks for it.
+        raise ValueError(f"transfer {case.id}: province {sender} is not the other side of this case")
+    before = await load(uow.session, case, uow.province)
+    receive = receive_step if kind == STEP else receive_cancel_request
+    try:
+        outcome = receive(before, line)
+    except NotYet:
+        await park(uow.session, transfer_id, kind, line)
+        return
+    await store(uow, case, before, outcome)
+
+
+# ---- the records ------------------------------------------------------------------------------
 
 
 @subscriptions.on(StudentTransferredIn)
 async def when_student_transferred_in_complete_case(
     event: StudentTransferredIn, meta: EventEnvelope, uow: UnitOfWork
 ) -> None:
-    """Destination side: enrollment created the record here (调档完毕)."""
-    case = await _case(uow, event.transfer_id)
-    if case.state in (S.SENT_TO_ORIGIN, S.ORIGIN_SCHOOL_APPROVED):
-        # The origin bureau's approval step is still on its way: complete when it arrives.
-        case.records_arrived_at = datetime.now(UTC)
+    """Destination: enrollment created the record here (调档完毕)."""
+    await _records_arrived(uow, event.transfer_id, meta.province)
+
+
+@subscriptions.on(StudentMovedWithinProvince)
+async def when_student_moved_complete_case(
+    event: StudentMovedWithinProvince, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    """One province: enrollment moved the record to the destination school."""
+    await _records_arrived(uow, event.transfer_id, meta.province)
+
+
+async def _records_arrived(uow: UnitOfWork, transfer_id: str, here: str) -> None:
+    case = await _case(uow, transfer_id)
+    before = await load(uow.session, case, here)
+    await store(uow, case, before, records_arrived(before, _now()))
+
+
+# ---- look-ups ---------------------------------------------------------------------------------
+
+
+@subscriptions.on_partner(StudentLookupAnswered)
+async def when_lookup_answered_keep_it(
+    event: StudentLookupAnswered, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    lookup = await uow.session.get(StudentLookup, event.lookup_id, with_for_update=True)
+    if lookup is None or lookup.origin_province != meta.province:
+        log.warning("look-up %s: no such question to province %s", event.lookup_id, meta.province)
         return
-    await _complete(uow, case)
-
-
-async def _complete(uow: UnitOfWork, case: TransferCase) -> None:
-    await take_step(
-        uow,
-        case,
-        RecordsMoved(),
-        actor=system_actor(case.dest_province),
-        at=datetime.now(UTC),
-        opinion="records moved",
-        tell=case.origin_province,
-    )
+    lookup.found = event.found
+    lookup.student_summary = event.student.model_dump(mode="json") if event.student else None
+    lookup.answered_at = datetime.now(UTC)

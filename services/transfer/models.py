@@ -1,4 +1,5 @@
-"""Tables of the transfer service: the cases, their timelines, and the schools it may receive into."""
+"""Tables of the transfer service: cases (this province's copy), their timelines, messages that
+came too early, evidence files, look-ups, configured chains and the schools it may receive into."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -20,7 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.transfer.domain.cross_province_transfer import TERMINAL_STATES, CaseLineage, OrgLineage
+from services.transfer.domain.review_levels import CaseLineage, OrgLineage
+from services.transfer.domain.transfer_process import TERMINAL_STATES
 from shared.jurisdiction import OrgColumns
 
 
@@ -28,26 +31,31 @@ class Base(DeclarativeBase):
     pass
 
 
-# One open case per student: a second application while one is under way is refused by the
-# database, so two registrars applying at once cannot both succeed.
+# One open case per student in a province: a second application while one is under way is
+# refused by the database, so two registrars applying at once cannot both succeed.
 OPEN_CASE_INDEX = "transfer_case_one_open_per_student"
 OPEN_CASE_WHERE = "state NOT IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATES)))
 
 
 class TransferCase(Base):
-    """One transfer as this province keeps it. In a cross-province transfer both provinces hold a
-    copy with the same id, kept in step by ``transfer.case.step`` events."""
+    """This province's copy of a case (domain/case_copy.py). A case between two provinces has a
+    copy in each, with the same id, kept in step by ``transfer.case.step`` events."""
 
     __tablename__ = "transfer_case"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
     state: Mapped[str] = mapped_column(String(30))
+    pending_level: Mapped[str | None] = mapped_column(String(30))
+    # When the pending level (or the move) began: its 10 working days count from here.
+    pending_since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    chain: Mapped[list[str]] = mapped_column(JSONB)
+    batch_id: Mapped[str | None] = mapped_column(String(36), index=True)
     student_number: Mapped[str] = mapped_column(String(40))
     student_name: Mapped[str] = mapped_column(String(100))
     student_id: Mapped[str | None] = mapped_column(String(40))
     origin_province: Mapped[str] = mapped_column(String(2))
-    # The origin's place is known only once the origin has checked the student.
+    # A cross-province origin's place is known only once the origin has checked the student.
     origin_city: Mapped[str | None] = mapped_column(String(4))
     origin_county: Mapped[str | None] = mapped_column(String(6))
     origin_school: Mapped[str | None] = mapped_column(String(10))
@@ -61,19 +69,21 @@ class TransferCase(Base):
     grade: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     origin_checked: Mapped[bool | None] = mapped_column(Boolean)
-    origin_check_reasons: Mapped[list[str]] = mapped_column(JSONB, default=list)
     dest_checked: Mapped[bool | None] = mapped_column(Boolean)
-    dest_check_reasons: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    check_reasons: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    # The facts each side's enrollment reported (eligibility.StudentFacts / TargetFacts).
+    student_facts: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    target_facts: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     student_summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # as the origin sent it: masked
-    # The destination's enrollment may report the record created before the origin bureau's
-    # approval step has reached us (two routes through the brokers); the completion then waits
-    # for that step instead of failing.
-    records_arrived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    records_arrived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index(OPEN_CASE_INDEX, "student_number", unique=True, postgresql_where=text(OPEN_CASE_WHERE)),
+        Index("transfer_case_created", "created_at"),
     )
 
     def lineage(self) -> CaseLineage:
@@ -83,25 +93,90 @@ class TransferCase(Base):
         )
 
 
-class TransferStep(Base):
-    """One line of a case's timeline: who did what, at which level, in which province, when."""
+class TimelineEntry(Base):
+    """One line of a case's timeline: who, in which role and organisation, did what, with which
+    opinion and evidence, when. The same lines (by ``step_id``) in every province of the case;
+    ``seq`` is only the order they reached this one."""
 
-    __tablename__ = "transfer_step"
+    __tablename__ = "transfer_timeline"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     transfer_id: Mapped[str] = mapped_column(ForeignKey("transfer_case.id"), index=True)
+    step_id: Mapped[str] = mapped_column(String(120))
     seq: Mapped[int] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(20))
-    level: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(30))
+    level: Mapped[str | None] = mapped_column(String(30))
     state_after: Mapped[str] = mapped_column(String(30))
+    pending_level_after: Mapped[str | None] = mapped_column(String(30))
     actor_username: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str] = mapped_column(String(30))
     actor_org: Mapped[str] = mapped_column(String(10))
     actor_province: Mapped[str] = mapped_column(String(2))
     opinion: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (UniqueConstraint("transfer_id", "seq", name="transfer_step_seq"),)
+    __table_args__ = (
+        UniqueConstraint("transfer_id", "step_id", name="transfer_timeline_step"),
+        UniqueConstraint("transfer_id", "seq", name="transfer_timeline_seq"),
+    )
+
+
+class ParkedMessage(Base):
+    """A partner's line this copy could not take yet (domain NotYet): offered again after the
+    case's next change, so a message that overtook another is neither lost nor retried blindly."""
+
+    __tablename__ = "transfer_parked_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    transfer_id: Mapped[str] = mapped_column(String(36), index=True)
+    message_kind: Mapped[str] = mapped_column(String(20))  # step | cancel_request
+    line: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    parked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Evidence(Base):
+    """A file a registrar or reviewer attached (the student's handwritten request, a letter)."""
+
+    __tablename__ = "transfer_evidence"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploader_org: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class StudentLookup(Base):
+    """A destination school's look-up of a student in another province, and its answer."""
+
+    __tablename__ = "transfer_lookup"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    asked_by: Mapped[str] = mapped_column(String(100))
+    asker_org: Mapped[str] = mapped_column(String(10))
+    origin_province: Mapped[str] = mapped_column(String(2))
+    student_number: Mapped[str] = mapped_column(String(40))
+    student_name: Mapped[str] = mapped_column(String(100))
+    found: Mapped[bool | None] = mapped_column(Boolean)
+    student_summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ChainConfig(Base):
+    """The province's configured chain for its part of a kind of transfer (业务流程配置)."""
+
+    __tablename__ = "transfer_chain_config"
+
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    levels: Mapped[list[str]] = mapped_column(JSONB)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class SchoolView(Base):
@@ -125,7 +200,7 @@ DESTINATION_COLUMNS = OrgColumns(
     county=TransferCase.dest_county,
     school=TransferCase.dest_school,
 )
-# The origin's city, county and school are NULL until its check comes back: they match nobody.
+# A cross-province origin's city, county and school are NULL until its check: they match nobody.
 ORIGIN_COLUMNS = OrgColumns(
     province=TransferCase.origin_province,
     city=TransferCase.origin_city,

@@ -1,50 +1,51 @@
-"""Taking a step of a case: the transition, the timeline line, and the step event for the other
-province, inside the caller's unit of work. Routes and handlers both take steps through here, so
-every step is recorded, traced and told to the partner the same way."""
+"""Running the pure copy of a case (domain/case_copy.py) against the database and the bus.
+
+``load`` turns the locked row and its timeline into a ``CaseCopy``; ``store`` writes an outcome
+back inside the caller's unit of work — the row, the new timeline lines, the events its effects
+call for — and then offers the case's parked messages again. Routes and handlers both go
+through here, so every step is recorded, traced and told to the partner the same way.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from opentelemetry import trace
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from uuid6 import uuid7
 
-from services.transfer.domain.cross_province_transfer import (
-    Action,
-    Approve,
-    Cancel,
-    CrossProvinceTransferState,
-    RecordsMoved,
-    Reject,
-    ReviewLevel,
-    transition,
+from services.transfer.domain.case_copy import (
+    CaseCopy,
+    MoveRecords,
+    NotYet,
+    Outcome,
+    SendCancelRequest,
+    SendStep,
+    receive_cancel_request,
+    receive_step,
 )
-from services.transfer.models import TransferCase, TransferStep
+from services.transfer.domain.kind_rules import TransferKind
+from services.transfer.domain.review_levels import ReviewLevel
+from services.transfer.domain.transfer_process import TERMINAL_STATES, CaseState, Progress
+from services.transfer.models import ParkedMessage, TimelineEntry, TransferCase
 from shared.bus.unit_of_work import UnitOfWork
-from shared.events.transfer import CaseParty, CaseStepTaken
+from shared.events.common import Lineage
+from shared.events.transfer import (
+    CancelRequested,
+    CaseParty,
+    CaseStepTaken,
+    EvidenceRef,
+    TimelineLine,
+    TransferApproved,
+)
 from shared.telemetry import ATTR_TRANSFER_ID, ATTR_TRANSFER_STEP
 
 tracer = trace.get_tracer("xueji.transfer")
 
-SYSTEM_ROLE = "system"
-
-
-def system_actor(province: str) -> CaseParty:
-    """The system of a province, for steps no person takes (a failed check, records moved)."""
-    return CaseParty(username="system", role=SYSTEM_ROLE, org=province, province=province)
-
-
-def step_name(action: Action) -> str:
-    level = getattr(action, "level", None)
-    return f"{action.name}:{level.value}" if level is not None else action.name
-
-
-def partner_of(case: TransferCase, province: str) -> str:
-    """The other province of a case, seen from ``province``."""
-    return case.origin_province if province == case.dest_province else case.dest_province
+STEP = "step"
+CANCEL_REQUEST = "cancel_request"
 
 
 async def case_for_update(session: AsyncSession, transfer_id: str) -> TransferCase | None:
@@ -55,105 +56,186 @@ async def case_for_update(session: AsyncSession, transfer_id: str) -> TransferCa
     return case
 
 
-async def append_step(
-    session: AsyncSession,
-    case: TransferCase,
-    *,
-    action: str,
-    level: str | None,
-    actor: CaseParty,
-    opinion: str,
-    at: datetime,
-) -> TransferStep:
-    """Add a line to the case's timeline (the case must be locked or new)."""
-    last = await session.scalar(
-        select(func.coalesce(func.max(TransferStep.seq), 0)).where(TransferStep.transfer_id == case.id)
+async def timeline_of(session: AsyncSession, transfer_id: str) -> list[TimelineEntry]:
+    rows = await session.scalars(
+        select(TimelineEntry).where(TimelineEntry.transfer_id == transfer_id).order_by(TimelineEntry.seq)
     )
-    step = TransferStep(
-        id=str(uuid7()),
+    return list(rows)
+
+
+def line_of(entry: TimelineEntry) -> TimelineLine:
+    return TimelineLine(
+        step_id=entry.step_id,
+        action=entry.action,
+        level=entry.level,
+        state_after=entry.state_after,
+        pending_level_after=entry.pending_level_after,
+        actor=CaseParty(
+            username=entry.actor_username,
+            role=entry.actor_role,
+            org=entry.actor_org,
+            province=entry.actor_province,
+        ),
+        opinion=entry.opinion,
+        evidence=[EvidenceRef.model_validate(e) for e in entry.evidence],
+        at=entry.at.isoformat(),
+    )
+
+
+async def load(session: AsyncSession, case: TransferCase, here: str) -> CaseCopy:
+    entries = await timeline_of(session, case.id)
+    return CaseCopy(
         transfer_id=case.id,
-        seq=(last or 0) + 1,
-        action=action,
-        level=level,
-        state_after=case.state,
-        actor_username=actor.username,
-        actor_role=actor.role,
-        actor_org=actor.org,
-        actor_province=actor.province,
-        opinion=opinion,
-        at=at,
+        kind=TransferKind(case.kind),
+        here=here,
+        origin_province=case.origin_province,
+        dest_province=case.dest_province,
+        chain=tuple(ReviewLevel(level) for level in case.chain),
+        progress=Progress(
+            CaseState(case.state), ReviewLevel(case.pending_level) if case.pending_level else None
+        ),
+        lines=tuple(line_of(entry) for entry in entries),
+        origin_check=case.origin_checked,
+        destination_check=case.dest_checked,
+        check_reasons=tuple(case.check_reasons or ()),
+        cancel_requested=case.cancel_requested,
+        records_arrived=case.records_arrived,
     )
-    session.add(step)
-    await session.flush()  # the seq constraint speaks now, inside this unit of work
-    return step
 
 
-async def take_step(
-    uow: UnitOfWork,
-    case: TransferCase,
-    action: Action,
-    *,
-    actor: CaseParty,
-    at: datetime,
-    opinion: str = "",
-    tell: str | None,
-) -> TransferStep:
-    """Apply ``action`` to a locked case and record it. ``tell`` is the province to send the step
-    to; None when the step came from there. Raises ``TransitionNotAllowed``."""
-    name = step_name(action)
-    with tracer.start_as_current_span(
-        f"transfer step {name}", attributes={ATTR_TRANSFER_ID: case.id, ATTR_TRANSFER_STEP: name}
-    ):
-        case.state = transition(CrossProvinceTransferState(case.state), action)
-        case.updated_at = at
-        level = getattr(action, "level", None)
-        step = await append_step(
-            uow.session,
-            case,
-            action=action.name,
-            level=level.value if level is not None else None,
-            actor=actor,
-            opinion=opinion,
-            at=at,
+def _entry(transfer_id: str, seq: int, line: TimelineLine) -> TimelineEntry:
+    return TimelineEntry(
+        transfer_id=transfer_id,
+        step_id=line.step_id,
+        seq=seq,
+        action=line.action,
+        level=line.level,
+        state_after=line.state_after,
+        pending_level_after=line.pending_level_after,
+        actor_username=line.actor.username,
+        actor_role=line.actor.role,
+        actor_org=line.actor.org,
+        actor_province=line.actor.province,
+        opinion=line.opinion,
+        evidence=[e.model_dump(mode="json") for e in line.evidence],
+        at=datetime.fromisoformat(line.at),
+    )
+
+
+def copy_columns(copy: CaseCopy) -> dict[str, Any]:
+    """The columns of ``transfer_case`` a copy's state decides."""
+    return {
+        "state": copy.progress.state.value,
+        "pending_level": copy.progress.pending.value if copy.progress.pending else None,
+        "origin_checked": copy.origin_check,
+        "dest_checked": copy.destination_check,
+        "check_reasons": list(copy.check_reasons),
+        "cancel_requested": copy.cancel_requested,
+        "records_arrived": copy.records_arrived,
+    }
+
+
+async def add_lines(session: AsyncSession, transfer_id: str, lines: tuple[TimelineLine, ...]) -> None:
+    if not lines:
+        return
+    last = await session.scalar(
+        select(func.coalesce(func.max(TimelineEntry.seq), 0)).where(TimelineEntry.transfer_id == transfer_id)
+    )
+    for offset, line in enumerate(lines, start=1):
+        session.add(_entry(transfer_id, (last or 0) + offset, line))
+        # One span per line, so a trace shows each step where it was taken or replayed.
+        name = _step_name(line)
+        tracer.start_span(
+            f"transfer step {name}", attributes={ATTR_TRANSFER_ID: transfer_id, ATTR_TRANSFER_STEP: name}
+        ).end()
+    await session.flush()  # the step-id constraint speaks now, inside this unit of work
+
+
+async def store(uow: UnitOfWork, case: TransferCase, before: CaseCopy, outcome: Outcome) -> CaseCopy:
+    """Write ``outcome`` to the locked ``case``; returns the copy as stored (after any parked
+    messages it freed were applied too)."""
+    after = outcome.copy
+    now = datetime.now(UTC)
+    new_lines = after.lines[len(before.lines) :]
+    for column, value in copy_columns(after).items():
+        setattr(case, column, value)
+    if after.progress != before.progress:
+        case.pending_since = now
+        if after.progress.state in TERMINAL_STATES:
+            case.ended_at = now
+    case.updated_at = now
+    await add_lines(uow.session, case.id, new_lines)
+    for effect in outcome.effects:
+        _emit(uow, case, effect)
+    if after.progress != before.progress or new_lines:
+        return await _offer_parked(uow, case, after)
+    return after
+
+
+def _step_name(line: TimelineLine) -> str:
+    return f"{line.action}:{line.level}" if line.level else line.action
+
+
+def _emit(uow: UnitOfWork, case: TransferCase, effect: SendStep | SendCancelRequest | MoveRecords) -> None:
+    correlation = UUID(case.id)
+    if isinstance(effect, SendStep):
+        uow.emit(
+            CaseStepTaken(transfer_id=case.id, line=effect.line),
+            subject=case.id,
+            correlation_id=correlation,
+            to_province=effect.to,
         )
-        if tell is not None:
-            uow.emit(
-                CaseStepTaken(
-                    transfer_id=case.id,
-                    action=step.action,
-                    level=step.level,
-                    state_after=step.state_after,
-                    actor=actor,
-                    opinion=opinion,
-                    at=at.isoformat(),
+    elif isinstance(effect, SendCancelRequest):
+        uow.emit(
+            CancelRequested(transfer_id=case.id, line=effect.line),
+            subject=case.id,
+            correlation_id=correlation,
+            to_province=effect.to,
+        )
+    else:
+        # Every level approved: enrollment here releases the record (自动调档) or moves it.
+        uow.emit(
+            TransferApproved(
+                transfer_id=case.id,
+                kind=case.kind,
+                student_number=case.student_number,
+                to_province=case.dest_province,
+                destination=Lineage(
+                    province=case.dest_province,
+                    city=case.dest_city,
+                    county=case.dest_county,
+                    school=case.dest_school,
                 ),
-                subject=case.id,
-                correlation_id=UUID(case.id),
-                to_province=tell,
+                destination_class_id=case.dest_class_id,
+            ),
+            subject=case.student_id or case.id,
+            correlation_id=correlation,
+        )
+
+
+async def park(session: AsyncSession, transfer_id: str, message_kind: str, line: TimelineLine) -> None:
+    session.add(
+        ParkedMessage(transfer_id=transfer_id, message_kind=message_kind, line=line.model_dump(mode="json"))
+    )
+    await session.flush()
+
+
+async def _offer_parked(uow: UnitOfWork, case: TransferCase, copy: CaseCopy) -> CaseCopy:
+    """Apply the case's parked messages that fit now, until none does."""
+    while True:
+        parked = list(
+            await uow.session.scalars(
+                select(ParkedMessage).where(ParkedMessage.transfer_id == case.id).order_by(ParkedMessage.id)
             )
-    return step
-
-
-class UnknownStep(ValueError):
-    """A step event naming an action or level this version does not know."""
-
-
-def replayed_action(step: CaseStepTaken) -> Action:
-    """The action a partner's step stands for, to apply to our copy of the case.
-
-    The destination school's approval is replayed with both checks as passed: the destination
-    held that guard when it approved, and the origin's copy never learns the destination check.
-    """
-    try:
-        level = ReviewLevel(step.level) if step.level is not None else None
-    except ValueError as exc:
-        raise UnknownStep(f"unknown review level {step.level!r}") from exc
-    if step.action == Approve.name and level is not None:
-        return Approve(level, origin_checked=True, destination_checked=True)
-    if step.action == Reject.name:
-        return Reject(level)
-    if step.action == Cancel.name:
-        return Cancel()
-    if step.action == RecordsMoved.name:
-        return RecordsMoved()
-    raise UnknownStep(f"unknown step {step.action!r} at level {step.level!r}")
+        )
+        for message in parked:
+            line = TimelineLine.model_validate(message.line)
+            receive = receive_step if message.message_kind == STEP else receive_cancel_request
+            try:
+                outcome = receive(copy, line)
+            except NotYet:
+                continue
+            await uow.session.execute(delete(ParkedMessage).where(ParkedMessage.id == message.id))
+            # ``store`` offers the rest again after this change.
+            return await store(uow, case, copy, outcome)
+        return copy

@@ -75,6 +75,11 @@ class UnitOfWork:
         self.session = self._sessionmaker()
         return self
 
+    @property
+    def province(self) -> str:
+        """The province this process serves (a partner's events name the sender, not us)."""
+        return self._origin.province
+
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:

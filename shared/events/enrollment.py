@@ -66,21 +66,24 @@ class StudentTransferredIn(EventPayload):
 
 
 class DestinationChecked(EventPayload):
-    """Destination province: the target class exists and the student has no record here yet."""
+    """Destination province: the target class exists and the student has no record here yet;
+    with the facts the transfer service's eligibility rules need about the target."""
 
     event_type = "enrollment.transfer.destination_checked"
 
     transfer_id: str
     ok: bool
     reasons: list[str] = Field(default_factory=list)
+    school_type: str | None = None
+    class_major_code: str | None = None
+    class_grade: int | None = None
 
 
 class OriginChecked(EventPayload):
-    """Origin province: the student is ours, the name matches and the status allows a transfer.
-
-    Sent to the destination province and published locally (the origin's transfer service opens
-    its copy of the case from it). Only what the applicant needs: masked ID, no birth date.
-    """
+    """Origin province, local: the student is ours and the name matches. The transfer service
+    here decides eligibility (its domain/eligibility.py) and tells the destination. Only what
+    the applicant needs: masked ID, no birth date; ``student`` is None when the name does not
+    match the number."""
 
     event_type = "enrollment.transfer.origin_checked"
 
@@ -88,7 +91,28 @@ class OriginChecked(EventPayload):
     ok: bool
     reasons: list[str] = Field(default_factory=list)
     student: StudentSummary | None = None
-    case: dict[str, Any] = Field(description="the opened case as the destination sent it")
+    school_type: str | None = None
+
+
+class StudentLookupAnswered(EventPayload):
+    """Origin → destination: the answer to ``transfer.lookup.requested``: only name, masked ID,
+    province, school, grade and status; ``student`` is None when name and number do not match."""
+
+    event_type = "enrollment.lookup.answered"
+
+    lookup_id: str
+    found: bool
+    student: StudentSummary | None = None
+
+
+class StudentMovedWithinProvince(EventPayload):
+    """A transfer inside the province moved the record to another school (same id and number)."""
+
+    event_type = "enrollment.student.moved"
+
+    student: StudentSummary
+    transfer_id: str
+    from_lineage: Lineage
 
 
 class RecordReleased(EventPayload):
@@ -111,6 +135,8 @@ class RecordReleased(EventPayload):
     history: list[HistoryEntry]
     destination: Lineage
     destination_class_id: str | None
+    kind: str = "cross_province"
+    origin_school_type: str | None = None
 
 
 class IdDigestAnnounced(EventPayload):

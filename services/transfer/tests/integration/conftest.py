@@ -17,6 +17,7 @@ pytestmark = pytest.mark.integration
 
 HENAN_SCHOOL = Lineage(province="41", city="4101", county="410102", school="4141010001")
 HENAN_OTHER_SCHOOL = Lineage(province="41", city="4101", county="410103", school="4141010002")
+HENAN_KAIFENG_SCHOOL = Lineage(province="41", city="4102", county="410202", school="4141020001")
 SHANDONG_SCHOOL = Lineage(province="37", city="3701", county="370102", school="3737010001")
 
 
@@ -43,4 +44,5 @@ async def henan(
     async with running_province(henan_keys, [shandong_keys], key_dir) as province:
         await province.register_school(HENAN_SCHOOL, "郑州市信息技术中等职业学校")
         await province.register_school(HENAN_OTHER_SCHOOL, "郑州市第二中等职业学校")
+        await province.register_school(HENAN_KAIFENG_SCHOOL, "开封市文化艺术职业学校")
         yield province

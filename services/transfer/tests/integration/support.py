@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,7 +31,7 @@ from shared.events.enrollment import SchoolRegistered
 from shared.service import ServiceContext, create_app
 from shared.settings import Settings
 from shared.signing import Signer, generate_private_key_file, public_key_b64
-from shared.testing import rabbitmqctl, temporary_database, temporary_vhost, unique_name
+from shared.testing import eventually, rabbitmqctl, temporary_database, temporary_vhost, unique_name
 
 T = TypeVar("T")
 
@@ -126,18 +125,6 @@ class Province:
         return [row for row in rows if json.loads(row.body).get("data", {}).get("transfer_id") == transfer_id]
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 20.0) -> T:
-    """Poll until ``probe`` returns something truthy (the bus is asynchronous by design)."""
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.1)
-
-
 @dataclass(frozen=True)
 class ProvinceKeys:
     code: str
@@ -206,28 +193,58 @@ async def running_province(
         )
 
 
+def _shovel_definition(source: Province, destination: Province) -> str:
+    return json.dumps(
+        {
+            "src-protocol": "amqp091",
+            "src-uri": f"amqp:///{source.vhost}",
+            "src-queue": f"xueji.interprovince.to.{destination.code}",
+            "dest-protocol": "amqp091",
+            "dest-uri": f"amqp:///{destination.vhost}",
+            "dest-exchange": "xueji.interprovince.in",
+            "ack-mode": "on-confirm",
+        }
+    )
+
+
+async def _set_shovel(source: Province, destination: Province) -> None:
+    await asyncio.to_thread(
+        rabbitmqctl,
+        "set_parameter",
+        "-p",
+        source.vhost,
+        "shovel",
+        f"to-{destination.code}",
+        _shovel_definition(source, destination),
+    )
+
+
+async def _clear_shovel(source: Province, destination: Province) -> None:
+    await asyncio.to_thread(
+        rabbitmqctl, "clear_parameter", "-p", source.vhost, "shovel", f"to-{destination.code}"
+    )
+
+
 @asynccontextmanager
 async def shovel(source: Province, destination: Province) -> AsyncIterator[None]:
     """A dynamic shovel from ``source``'s queue for ``destination`` to its inbound exchange, as
     deploy/ sets them up between two provinces' brokers."""
-    name = f"to-{destination.code}"
-    definition = {
-        "src-protocol": "amqp091",
-        "src-uri": f"amqp:///{source.vhost}",
-        "src-queue": f"xueji.interprovince.to.{destination.code}",
-        "dest-protocol": "amqp091",
-        "dest-uri": f"amqp:///{destination.vhost}",
-        "dest-exchange": "xueji.interprovince.in",
-        "ack-mode": "on-confirm",
-    }
-    await asyncio.to_thread(
-        rabbitmqctl, "set_parameter", "-p", source.vhost, "shovel", name, json.dumps(definition)
-    )
+    await _set_shovel(source, destination)
     try:
         yield
     finally:
         # Shovels go before their queues (SERVICES.md); the vhost goes after.
-        await asyncio.to_thread(rabbitmqctl, "clear_parameter", "-p", source.vhost, "shovel", name)
+        await _clear_shovel(source, destination)
+
+
+@asynccontextmanager
+async def shovel_paused(source: Province, destination: Province) -> AsyncIterator[None]:
+    """The link from ``source`` to ``destination`` down for a while: messages wait in the queue."""
+    await _clear_shovel(source, destination)
+    try:
+        yield
+    finally:
+        await _set_shovel(source, destination)
 
 
 def data_of(row: OutboxMessage) -> dict[str, Any]:

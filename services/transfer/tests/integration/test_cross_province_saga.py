@@ -1,10 +1,12 @@
 """Two provinces' transfer services, each with its own database and virtual host, joined by real
 RabbitMQ shovels as deploy/ joins them. The test plays both enrollment services by publishing
 their events, so what is proved is transfer's half of the saga: both copies of a case move
-through the same states with the same timeline."""
+through the same states with the same timeline, and a cancel meets the move in one place."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,16 +22,17 @@ from services.transfer.tests.integration.conftest import HENAN_SCHOOL, SHANDONG_
 from services.transfer.tests.integration.support import (
     Province,
     ProvinceKeys,
-    data_of,
-    eventually,
     running_province,
     shovel,
+    shovel_paused,
 )
 from shared.auth import Role
 from shared.bus.tables import InboxMessage
 from shared.events.common import StudentSummary
 from shared.events.enrollment import DestinationChecked, OriginChecked, StudentTransferredIn
+from shared.events.transfer import CaseStepTaken
 from shared.telemetry import ATTR_TRANSFER_ID, ATTR_TRANSFER_STEP
+from shared.testing import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +71,7 @@ async def joined(henan: Province, shandong: Province) -> AsyncIterator[tuple[Pro
         yield henan, shandong
 
 
-def student(number: str) -> StudentSummary:
+def student(number: str, status: str = "in_school") -> StudentSummary:
     return StudentSummary(
         student_id=f"stu-{uuid.uuid4().hex[:12]}",
         student_number=number,
@@ -83,7 +86,7 @@ def student(number: str) -> StudentSummary:
         major_code="710201",
         study_length=3.0,
         study_form="full_time",
-        status="in_school",
+        status=status,  # type: ignore[arg-type]
     )
 
 
@@ -96,33 +99,42 @@ async def case_at(province: Province, transfer_id: str, who: tuple[Role, str]) -
     return body
 
 
-async def in_state(province: Province, transfer_id: str, who: tuple[Role, str], state: str) -> dict[str, Any]:
+async def until(
+    province: Province, transfer_id: str, who: tuple[Role, str], state: str, pending: str | None = None
+) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         case = await case_at(province, transfer_id, who)
-        return case if case is not None and case["state"] == state else None
+        if (
+            case is None
+            or case["state"] != state
+            or (pending is not None and case["pending_level"] != pending)
+        ):
+            return None
+        return case
 
     return await eventually(probe)
 
 
 async def act(
-    province: Province, transfer_id: str, verb: str, who: tuple[Role, str], **body: str
+    province: Province, transfer_id: str, verb: str, who: tuple[Role, str], expect: int = 200, **body: str
 ) -> dict[str, Any]:
     response = await province.client.post(
         f"/api/v1/transfers/{transfer_id}/{verb}", json=body or None, headers=province.headers(*who)
     )
-    assert response.status_code == 200, response.text
-    case: dict[str, Any] = response.json()
-    return case
+    assert response.status_code == expect, response.text
+    result: dict[str, Any] = response.json()
+    return result
 
 
 async def open_and_check(
-    henan: Province, shandong: Province, *, origin_ok: bool = True
+    henan: Province, shandong: Province, *, status: str = "in_school", origin_ok: bool = True
 ) -> tuple[str, StudentSummary]:
     """The destination applies; both enrollments check, as they would on the events they get."""
     number = f"G{uuid.uuid4().int % 10**17:017d}X"
     response = await henan.client.post(
         "/api/v1/transfers",
         json={
+            "kind": "cross_province",
             "student_number": number,
             "student_name": "李四",
             "origin_province": "37",
@@ -134,22 +146,27 @@ async def open_and_check(
     assert response.status_code == 201, response.text
     transfer_id: str = response.json()["id"]
     correlation = uuid.UUID(transfer_id)
-    [opened] = [r for r in await henan.outbox(transfer_id) if r.event_type == "transfer.case.opened"]
-    await henan.publish(DestinationChecked(transfer_id=transfer_id, ok=True), correlation_id=correlation)
-    summary = student(number)
-    checked = OriginChecked(
-        transfer_id=transfer_id,
-        ok=origin_ok,
-        reasons=[] if origin_ok else ["该生学籍状态为休学，不能转学"],
-        student=summary if origin_ok else None,
-        case=data_of(opened),
+    await henan.publish(
+        DestinationChecked(transfer_id=transfer_id, ok=True, school_type="secondary_vocational"),
+        correlation_id=correlation,
     )
-    await shandong.publish(checked, correlation_id=correlation)
-    await shandong.publish(checked, to_province="41", correlation_id=correlation)
+    # The origin opened its copy from the case the destination sent, then asked its enrollment.
+    await until(shandong, transfer_id, (Role.PROVINCE, "37"), "UNDER_REVIEW")
+    summary = student(number, status)
+    await shandong.publish(
+        OriginChecked(
+            transfer_id=transfer_id,
+            ok=origin_ok,
+            reasons=[] if origin_ok else ["转出省无此学籍号的学生"],
+            student=summary if origin_ok else None,
+            school_type="secondary_vocational",
+        ),
+        correlation_id=correlation,
+    )
     return transfer_id, summary
 
 
-async def through_origin_school(henan: Province, shandong: Province, transfer_id: str) -> None:
+async def to_origin_bureau(henan: Province, shandong: Province, transfer_id: str) -> None:
     async def both_checked() -> dict[str, Any] | None:
         case = await case_at(henan, transfer_id, DEST_LEADER)
         assert case is not None
@@ -158,93 +175,81 @@ async def through_origin_school(henan: Province, shandong: Province, transfer_id
     checked = await eventually(both_checked)
     assert checked["origin_school"] == SHANDONG_SCHOOL.school
     assert checked["student_summary"]["id_number_masked"] == "3701**********1234"
+    assert checked["state_label"] == "待转入学校审核"
 
-    await in_state(shandong, transfer_id, ORIGIN_REGISTRAR, "APPLIED")  # the origin opened its copy
-    assert (await act(henan, transfer_id, "approve", DEST_LEADER))["state"] == "DEST_SCHOOL_APPROVED"
-    assert (await act(henan, transfer_id, "approve", DEST_COUNTY, opinion="同意"))["state_label"] == (
-        "转学申请已发往转出省"
-    )
+    await act(henan, transfer_id, "approve", DEST_LEADER)
+    approved = await act(henan, transfer_id, "approve", DEST_COUNTY, opinion="同意")
+    assert (approved["pending_level"], approved["state_label"]) == ("origin_school", "待转出学校审核")
 
-    await in_state(shandong, transfer_id, ORIGIN_REGISTRAR, "SENT_TO_ORIGIN")
+    await until(shandong, transfer_id, ORIGIN_REGISTRAR, "UNDER_REVIEW", "origin_school")
     queue = await shandong.client.get("/api/v1/transfers/queue", headers=shandong.headers(*ORIGIN_REGISTRAR))
     assert transfer_id in [c["id"] for c in queue.json()["items"]]
     # Origin levels are reviewed in the origin province only.
-    refused = await henan.client.post(
-        f"/api/v1/transfers/{transfer_id}/approve", headers=henan.headers(*DEST_COUNTY)
-    )
-    assert refused.status_code == 403
+    await act(henan, transfer_id, "approve", DEST_COUNTY, expect=403)
     await act(shandong, transfer_id, "approve", ORIGIN_REGISTRAR)
-    await in_state(henan, transfer_id, DEST_LEADER, "ORIGIN_SCHOOL_APPROVED")
+    await until(henan, transfer_id, DEST_LEADER, "UNDER_REVIEW", "origin_county")
 
 
 def timeline(case: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [
-        (
-            s["seq"],
-            s["action"],
-            s["level"],
-            s["state_after"],
-            s["actor_username"],
-            s["opinion"],
-            s["at"],
-        )
+    """A case's lines in a province-independent form (``seq`` is the local arrival order)."""
+    return sorted(
+        (s["step_id"], s["action"], s["level"], s["state_after"], s["actor_username"], s["opinion"], s["at"])
         for s in case["timeline"]
-    ]
+    )
 
 
-async def test_saga__both_copies_reach_records_moved_with_one_timeline(
+async def no_dead_letters(*provinces: Province) -> None:
+    for province in provinces:
+        assert await province.dead_letters() == 0
+
+
+async def test_saga__both_copies_complete_with_one_timeline(
     joined: tuple[Province, Province], spans: InMemorySpanExporter
 ) -> None:
     henan, shandong = joined
     transfer_id, summary = await open_and_check(henan, shandong)
-    await through_origin_school(henan, shandong, transfer_id)
+    await to_origin_bureau(henan, shandong, transfer_id)
 
     approved = await act(shandong, transfer_id, "approve", ORIGIN_COUNTY, opinion="同意转出")
-    assert (approved["state"], approved["state_label"]) == ("ORIGIN_APPROVED", "转出地教育行政部门审核通过")
+    assert (approved["state"], approved["state_label"]) == ("RECORDS_MOVING", "学籍调档中")
     [released] = [
         r for r in await shandong.outbox(transfer_id) if r.event_type == "transfer.transfer.approved"
     ]
     assert released.exchange == "xueji.events"
-    assert data_of(released)["destination"]["school"] == HENAN_SCHOOL.school
-    await in_state(henan, transfer_id, DEST_LEADER, "ORIGIN_APPROVED")
-    cancel = await henan.client.post(
-        f"/api/v1/transfers/{transfer_id}/cancel", headers=henan.headers(*DEST_REGISTRAR)
-    )
-    assert cancel.status_code == 409  # the records are moving
+    assert json.loads(released.body)["data"]["destination"]["school"] == HENAN_SCHOOL.school
+    await until(henan, transfer_id, DEST_LEADER, "RECORDS_MOVING")
+    await act(henan, transfer_id, "cancel", DEST_REGISTRAR, expect=409)  # the records are moving
 
-    # Henan's enrollment created the record from the released one.
     moved = summary.model_copy(update={"lineage": HENAN_SCHOOL})
     await henan.publish(StudentTransferredIn(student=moved, transfer_id=transfer_id, from_province="37"))
 
-    dest = await in_state(henan, transfer_id, DEST_LEADER, "COMPLETED")
-    origin = await in_state(shandong, transfer_id, ORIGIN_COUNTY, "COMPLETED")
+    dest = await until(henan, transfer_id, DEST_LEADER, "COMPLETED")
+    origin = await until(shandong, transfer_id, ORIGIN_COUNTY, "COMPLETED")
     assert dest["state_label"] == "调档完毕"
     assert timeline(dest) == timeline(origin)
-    assert [(s[1], s[2]) for s in timeline(dest)] == [
-        ("apply", None),
-        ("approve", "dest_school"),
-        ("approve", "dest_bureau"),
-        ("approve", "origin_school"),
-        ("approve", "origin_bureau"),
-        ("records_moved", None),
+    assert [(s["action"], s["level"], s["actor_province"]) for s in dest["timeline"]] == [
+        ("apply", None, "41"),
+        ("approve", "dest_school", "41"),
+        ("approve", "dest_county", "41"),
+        ("approve", "origin_school", "37"),
+        ("approve", "origin_county", "37"),
+        ("records_moved", None, "41"),
     ]
-    assert [s["actor_province"] for s in dest["timeline"]] == ["41", "41", "41", "37", "37", "41"]
-
     steps = {
         (s.attributes or {}).get(ATTR_TRANSFER_STEP)
         for s in spans.get_finished_spans()
         if (s.attributes or {}).get(ATTR_TRANSFER_ID) == transfer_id
     }
-    assert {"apply", "approve:dest_school", "approve:origin_bureau", "records_moved"} <= steps
-    assert await henan.dead_letters() == 0 and await shandong.dead_letters() == 0
+    assert {"apply", "approve:dest_school", "approve:origin_county", "records_moved"} <= steps
+    await no_dead_letters(henan, shandong)
 
 
-async def test_saga__records_arriving_before_the_origin_approval_complete_the_case_later(
+async def test_saga__records_arriving_before_the_final_approval_complete_the_case_later(
     joined: tuple[Province, Province],
 ) -> None:
     henan, shandong = joined
     transfer_id, summary = await open_and_check(henan, shandong)
-    await through_origin_school(henan, shandong, transfer_id)
+    await to_origin_bureau(henan, shandong, transfer_id)
 
     # The record's route (origin enrollment → destination enrollment) overtook the step's.
     moved = summary.model_copy(update={"lineage": HENAN_SCHOOL})
@@ -257,41 +262,118 @@ async def test_saga__records_arriving_before_the_origin_approval_complete_the_ca
             return await session.get(InboxMessage, ("transfer.events", event.id)) is not None
 
     await eventually(consumed)
-    assert (await case_at(henan, transfer_id, DEST_LEADER) or {})["state"] == "ORIGIN_SCHOOL_APPROVED"
+    assert (await case_at(henan, transfer_id, DEST_LEADER) or {})["state"] == "UNDER_REVIEW"
 
     await act(shandong, transfer_id, "approve", ORIGIN_COUNTY)
-    dest = await in_state(henan, transfer_id, DEST_LEADER, "COMPLETED")
-    origin = await in_state(shandong, transfer_id, ORIGIN_COUNTY, "COMPLETED")
+    dest = await until(henan, transfer_id, DEST_LEADER, "COMPLETED")
+    origin = await until(shandong, transfer_id, ORIGIN_COUNTY, "COMPLETED")
     assert timeline(dest) == timeline(origin)
-    assert await henan.dead_letters() == 0 and await shandong.dead_letters() == 0
+    await no_dead_letters(henan, shandong)
 
 
-async def test_saga__a_failed_origin_check_rejects_and_the_origin_keeps_nothing(
-    joined: tuple[Province, Province],
-) -> None:
+async def test_saga__a_failed_origin_check_rejects_both_copies(joined: tuple[Province, Province]) -> None:
     henan, shandong = joined
     transfer_id, _ = await open_and_check(henan, shandong, origin_ok=False)
 
-    rejected = await in_state(henan, transfer_id, DEST_REGISTRAR, "REJECTED")
-    assert (rejected["origin_checked"], rejected["origin_check_reasons"]) == (
-        False,
-        ["该生学籍状态为休学，不能转学"],
-    )
+    rejected = await until(henan, transfer_id, DEST_REGISTRAR, "REJECTED")
+    assert (rejected["origin_checked"], rejected["check_reasons"]) == (False, ["转出省无此学籍号的学生"])
     last = rejected["timeline"][-1]
     assert (last["action"], last["level"], last["actor_role"], last["actor_province"]) == (
         "reject",
         None,
         "system",
-        "37",
+        "41",
     )
+    origin = await until(shandong, transfer_id, (Role.PROVINCE, "37"), "REJECTED")
+    assert timeline(origin) == timeline(rejected)
+    await no_dead_letters(henan, shandong)
 
-    # The origin received the rejection step and let it go: it never opened a copy.
-    [step] = [r for r in await henan.outbox(transfer_id) if r.event_type == "transfer.case.step"]
 
-    async def step_consumed() -> bool:
-        async with shandong.ctx.sessionmaker() as session:
-            return await session.get(InboxMessage, ("transfer.interprovince", step.id)) is not None
+async def test_saga__a_status_the_kind_does_not_take_is_rejected_with_the_rule(
+    joined: tuple[Province, Province],
+) -> None:
+    henan, shandong = joined
+    transfer_id, _ = await open_and_check(henan, shandong, status="suspended")
+    rejected = await until(henan, transfer_id, DEST_REGISTRAR, "REJECTED")
+    assert rejected["check_reasons"] == ["学籍状态为“休学”，不能办理跨省转学"]
 
-    await eventually(step_consumed)
-    assert await case_at(shandong, transfer_id, ORIGIN_REGISTRAR) is None
-    assert await shandong.dead_letters() == 0
+
+async def test_cancel__while_the_applicant_holds_the_case_it_ends_at_once_on_both_sides(
+    joined: tuple[Province, Province],
+) -> None:
+    henan, shandong = joined
+    transfer_id, _ = await open_and_check(henan, shandong)
+    cancelled = await act(henan, transfer_id, "cancel", DEST_REGISTRAR, opinion="填报错误")
+    assert (cancelled["state"], cancelled["state_label"]) == ("CANCELLED", "已撤销")
+    origin = await until(shandong, transfer_id, (Role.PROVINCE, "37"), "CANCELLED")
+    assert timeline(origin) == timeline(cancelled)
+    assert not [r for r in await shandong.outbox(transfer_id) if r.event_type == "transfer.transfer.approved"]
+
+
+async def test_cancel__while_the_origin_holds_it_is_requested_and_the_origin_decides(
+    joined: tuple[Province, Province],
+) -> None:
+    henan, shandong = joined
+    transfer_id, _ = await open_and_check(henan, shandong)
+    await to_origin_bureau(henan, shandong, transfer_id)
+
+    requested = await act(henan, transfer_id, "cancel", DEST_REGISTRAR, expect=202, opinion="学生改变主意")
+    assert requested["cancel_requested"] and requested["state"] == "UNDER_REVIEW"
+    await act(henan, transfer_id, "cancel", DEST_REGISTRAR, expect=409)  # one request at a time
+
+    origin = await until(shandong, transfer_id, ORIGIN_COUNTY, "CANCELLED")
+    dest = await until(henan, transfer_id, DEST_REGISTRAR, "CANCELLED")
+    assert [s["action"] for s in dest["timeline"]][-2:] == ["cancel_requested", "cancel"]
+    assert timeline(origin) == timeline(dest)
+    # The origin bureau lost the race: a clear 409, and nothing moves.
+    refused = await shandong.client.post(
+        f"/api/v1/transfers/{transfer_id}/approve", headers=shandong.headers(*ORIGIN_COUNTY)
+    )
+    assert refused.status_code == 409 and refused.json()["detail_zh"] == "该转学申请无待审核环节"
+    assert not [r for r in await shandong.outbox(transfer_id) if r.event_type == "transfer.transfer.approved"]
+
+
+async def test_cancel__after_the_final_approval_the_request_is_refused_with_the_reason(
+    joined: tuple[Province, Province],
+) -> None:
+    """The approval's line is held back (no link 37 → 41), so the destination still thinks the
+    case is under review and sends its request: the origin, holding the case, refuses it."""
+    henan, shandong = joined
+    transfer_id, _ = await open_and_check(henan, shandong)
+    await to_origin_bureau(henan, shandong, transfer_id)
+    async with shovel_paused(shandong, henan):
+        await act(shandong, transfer_id, "approve", ORIGIN_COUNTY)
+        await act(henan, transfer_id, "cancel", DEST_REGISTRAR, expect=202)
+
+        async def refused_at_origin() -> dict[str, Any] | None:
+            case = await case_at(shandong, transfer_id, ORIGIN_COUNTY)
+            return case if case and case["timeline"][-1]["action"] == "cancel_refused" else None
+
+        origin = await eventually(refused_at_origin)
+    assert origin["state"] == "RECORDS_MOVING"
+    assert origin["timeline"][-1]["opinion"] == "学籍档案已开始调转，不能撤销或再审核"
+
+    async def answered() -> dict[str, Any] | None:
+        case = await case_at(henan, transfer_id, DEST_REGISTRAR)
+        return case if case and case["state"] == "RECORDS_MOVING" and not case["cancel_requested"] else None
+
+    dest = await eventually(answered)
+    assert timeline(dest) == timeline(origin)
+    assert [r for r in await shandong.outbox(transfer_id) if r.event_type == "transfer.transfer.approved"]
+    await no_dead_letters(henan, shandong)
+
+
+async def test_steps__a_duplicated_step_changes_nothing(joined: tuple[Province, Province]) -> None:
+    henan, shandong = joined
+    transfer_id, _ = await open_and_check(henan, shandong)
+    await to_origin_bureau(henan, shandong, transfer_id)
+    [step, *_] = [r for r in await shandong.outbox(transfer_id) if r.event_type == "transfer.case.step"]
+    before = await case_at(henan, transfer_id, DEST_LEADER)
+
+    await shandong.publish(
+        CaseStepTaken.model_validate(json.loads(step.body)["data"]), source="transfer", to_province="41"
+    )
+    await asyncio.sleep(1.0)
+    assert before is not None
+    assert timeline(await case_at(henan, transfer_id, DEST_LEADER) or {}) == timeline(before)
+    await no_dead_letters(henan, shandong)
