@@ -86,7 +86,7 @@ def student(number: str, status: str = "in_school") -> StudentSummary:
         major_code="710201",
         study_length=3.0,
         study_form="full_time",
-        status=status,  # type: ignore[arg-type]
+        status=status,
     )
 
 
