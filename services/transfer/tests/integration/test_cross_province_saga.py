@@ -127,14 +127,19 @@ async def act(
 
 
 async def open_and_check(
-    henan: Province, shandong: Province, *, status: str = "in_school", origin_ok: bool = True
+    henan: Province,
+    shandong: Province,
+    *,
+    status: str = "in_school",
+    origin_ok: bool = True,
+    kind: str = "cross_province",
 ) -> tuple[str, StudentSummary]:
     """The destination applies; both enrollments check, as they would on the events they get."""
     number = f"G{uuid.uuid4().int % 10**17:017d}X"
     response = await henan.client.post(
         "/api/v1/transfers",
         json={
-            "kind": "cross_province",
+            "kind": kind,
             "student_number": number,
             "student_name": "李四",
             "origin_province": "37",
@@ -377,3 +382,43 @@ async def test_steps__a_duplicated_step_changes_nothing(joined: tuple[Province, 
     assert before is not None
     assert timeline(await case_at(henan, transfer_id, DEST_LEADER) or {}) == timeline(before)
     await no_dead_letters(henan, shandong)
+
+
+async def test_after_graduation__a_graduate_moves_after_the_admitting_side_and_the_graduating_bureau(
+    joined: tuple[Province, Province],
+) -> None:
+    henan, shandong = joined
+    transfer_id, summary = await open_and_check(henan, shandong, status="graduated", kind="after_graduation")
+
+    async def checked() -> dict[str, Any] | None:
+        case = await case_at(henan, transfer_id, DEST_LEADER)
+        return case if case and case["origin_checked"] and case["dest_checked"] else None
+
+    case = await eventually(checked)
+    assert (case["kind_label"], case["chain"]) == (
+        "毕业后跨省就学",
+        ["dest_school", "dest_county", "origin_county"],
+    )
+    await act(henan, transfer_id, "approve", DEST_LEADER)
+    await act(henan, transfer_id, "approve", DEST_COUNTY)
+    await until(shandong, transfer_id, ORIGIN_COUNTY, "UNDER_REVIEW", "origin_county")
+    await act(shandong, transfer_id, "approve", ORIGIN_COUNTY)
+    await henan.publish(
+        StudentTransferredIn(
+            student=summary.model_copy(update={"lineage": HENAN_SCHOOL, "status": "in_school"}),
+            transfer_id=transfer_id,
+            from_province="37",
+        )
+    )
+    dest = await until(henan, transfer_id, DEST_LEADER, "COMPLETED")
+    origin = await until(shandong, transfer_id, ORIGIN_COUNTY, "COMPLETED")
+    assert timeline(dest) == timeline(origin)
+
+
+async def test_after_graduation__a_student_still_in_school_is_not_taken(
+    joined: tuple[Province, Province],
+) -> None:
+    henan, shandong = joined
+    transfer_id, _ = await open_and_check(henan, shandong, status="in_school", kind="after_graduation")
+    rejected = await until(henan, transfer_id, DEST_REGISTRAR, "REJECTED")
+    assert rejected["check_reasons"] == ["学籍状态为“在校”，不能办理毕业后跨省就学"]
