@@ -7,6 +7,7 @@ One definition serves both: a mixin for the table, one upsert, one set of migrat
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from shared.events import EventEnvelope
 from shared.events.common import StudentSummary
 from shared.events.enrollment import (
     StudentKeyDataChanged,
+    StudentMovedWithinProvince,
     StudentRegistered,
     StudentStatusChanged,
     StudentTransferredIn,
@@ -117,24 +119,38 @@ async def upsert_student_view(
     )
 
 
-def keep_student_view(subscriptions: Subscriptions, model: type[StudentViewMixin]) -> None:
-    """Subscribe a service to the enrollment events that keep its ``student_view`` current."""
+# A student arriving at a school: from another province, or from another school of this one.
+ArrivalHook = Callable[[UnitOfWork, StudentSummary, EventEnvelope], Awaitable[None]]
+_ARRIVALS = (StudentTransferredIn, StudentMovedWithinProvince)
+
+
+def keep_student_view(
+    subscriptions: Subscriptions, model: type[StudentViewMixin], *, on_arrival: ArrivalHook | None = None
+) -> None:
+    """Subscribe a service to the enrollment events that keep its ``student_view`` current.
+
+    ``on_arrival`` runs after the view follows a transfer, in the same unit of work: one handler
+    per event type, so a service that must do more on a transfer says so here."""
 
     async def when_student_changed_keep_view(
         event: StudentRegistered
         | StudentTransferredIn
         | StudentTransferredOut
+        | StudentMovedWithinProvince
         | StudentStatusChanged
         | StudentKeyDataChanged,
         meta: EventEnvelope,
         uow: UnitOfWork,
     ) -> None:
         await upsert_student_view(uow.session, model, event.student)
+        if on_arrival is not None and isinstance(event, _ARRIVALS):
+            await on_arrival(uow, event.student, meta)
 
     for event_type in (
         StudentRegistered,
         StudentTransferredIn,
         StudentTransferredOut,
+        StudentMovedWithinProvince,
         StudentStatusChanged,
         StudentKeyDataChanged,
     ):

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     DateTime,
     String,
     Uuid,
@@ -36,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from services.checkin.domain.fm4 import VALID_RESULTS
 from services.checkin.domain.miss_rules import MissRule, Prompt, RoundOutcome, prompts_due
@@ -43,6 +45,18 @@ from services.checkin.models import Miss, MissPrompt, Round, RoundAttendance, St
 from services.checkin.round_lists import eligible_for
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.checkin import MissThresholdReached, RoundClosed
+
+
+def since_last_move(
+    student_id: QueryableAttribute[str], ends_at: QueryableAttribute[datetime]
+) -> ColumnElement[bool]:
+    """A round that ended after the student's last transfer (or any round, never moved): what
+    came before belongs to the old school (DOMAIN.md "Transfers": misses start anew)."""
+    return ~exists().where(
+        StudentView.student_id == student_id,
+        StudentView.counting_since.is_not(None),
+        ends_at <= StudentView.counting_since,
+    )
 
 
 async def lock_term_misses(session: AsyncSession, term: str) -> None:
@@ -137,6 +151,7 @@ async def raise_prompts(uow: UnitOfWork, round_row: Round) -> list[RaisedPrompt]
             Miss.term == term,
             Miss.excused.is_(False),
             Miss.student_id.in_(select(Miss.student_id).where(Miss.round_id == round_row.id)),
+            since_last_move(Miss.student_id, Miss.round_ends_at),
         )
         .group_by(Miss.student_id)
         .having(func.count() >= 2)
@@ -196,9 +211,9 @@ async def raise_prompts(uow: UnitOfWork, round_row: Round) -> list[RaisedPrompt]
 async def term_histories(
     session: AsyncSession, term: str, students: Any, *, closing: uuid.UUID | None = None
 ) -> dict[str, list[RoundOutcome]]:
-    """Each student's rounds of ``term`` (miss_rules.py: the rounds they missed or completed),
-    ordered by end time. ``students`` is a SELECT of student ids; ``closing`` a round being
-    closed in this transaction, counted as closed already."""
+    """Each student's rounds of ``term`` since their last transfer (miss_rules.py: the rounds
+    they missed or completed), ordered by end time. ``students`` is a SELECT of student ids;
+    ``closing`` a round being closed in this transaction, counted as closed already."""
     closed = Round.state == "closed" if closing is None else or_(Round.state == "closed", Round.id == closing)
     missed = select(
         Miss.student_id,
@@ -206,7 +221,11 @@ async def term_histories(
         Miss.round_ends_at.label("ends_at"),
         literal(True, Boolean()).label("missed"),
         Miss.excused,
-    ).where(Miss.term == term, Miss.student_id.in_(students))
+    ).where(
+        Miss.term == term,
+        Miss.student_id.in_(students),
+        since_last_move(Miss.student_id, Miss.round_ends_at),
+    )
     came = (
         select(
             RoundAttendance.student_id,
@@ -221,6 +240,7 @@ async def term_histories(
             closed,
             RoundAttendance.result.in_(VALID_RESULTS),
             RoundAttendance.student_id.in_(students),
+            since_last_move(RoundAttendance.student_id, Round.ends_at),
         )
     )
     both = union_all(missed, came).subquery()

@@ -1,11 +1,17 @@
-"""Enrollment's student events open and close students' accounts (idempotent by student id)."""
+"""Enrollment's student events open and close students' accounts (idempotent by student id).
+
+Transfers (DOMAIN.md "Transfers"): a move inside the province takes the account to the new
+school, its activation and face template with it (the same province holds them); leaving the
+province deletes the template here, and the destination's identity opens an account with none:
+the student consents and captures afresh there.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 from opentelemetry import trace
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
@@ -16,7 +22,7 @@ from services.identity.domain.account_state import (
     StudentLeft,
     transition,
 )
-from services.identity.models import Account
+from services.identity.models import Account, FaceTemplate
 from services.identity.retention import record_ended
 from shared.auth import Role
 from shared.bus.consumer import Subscriptions
@@ -24,6 +30,7 @@ from shared.bus.unit_of_work import UnitOfWork
 from shared.events import EventEnvelope
 from shared.events.common import StudentSummary
 from shared.events.enrollment import (
+    StudentMovedWithinProvince,
     StudentRegistered,
     StudentStatusChanged,
     StudentTransferredIn,
@@ -47,6 +54,35 @@ async def when_student_transferred_in_open_account(
     event: StudentTransferredIn, meta: EventEnvelope, uow: UnitOfWork
 ) -> None:
     await _apply(uow.session, event.student, StudentEnrolled(), meta.occurred_at)
+
+
+@subscriptions.on(StudentMovedWithinProvince)
+async def when_student_moved_follow_to_new_school(
+    event: StudentMovedWithinProvince, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    student = event.student
+    trace.get_current_span().set_attribute(ATTR_STUDENT_ID, student.student_id)
+    session = uow.session
+    account = await session.scalar(
+        select(Account).where(Account.student_id == student.student_id).with_for_update()
+    )
+    if account is None:
+        # Registered and moved before we saw the registration: open it where the student is now.
+        await _apply(session, student, StudentEnrolled(), meta.occurred_at)
+        return
+    if account.student_event_at is not None and meta.occurred_at < account.student_event_at:
+        return  # a late redelivery of an older event: the newer one already placed the account
+    _describe(account, student)
+    # The counselor was assigned by the old school's registrar; the new school assigns its own.
+    account.counselor_id = None
+    account.student_event_at = meta.occurred_at
+    # The template stays (same province, same consent); check-in at the new school reads it by
+    # school.
+    await session.execute(
+        update(FaceTemplate)
+        .where(FaceTemplate.student_id == student.student_id)
+        .values(school_code=student.lineage.school)
+    )
 
 
 @subscriptions.on(StudentTransferredOut)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, exists, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -105,6 +105,7 @@ class LeaveView(BaseModel):
     decided_at: datetime | None
     opinion: str | None
     ended_by: str | None
+    end_reason: str | None = Field(description="转学 when a transfer ended or cancelled it")
     requested_at: datetime
 
 
@@ -139,6 +140,7 @@ def _view(leave: Leave, student_name: str) -> LeaveView:
         decided_at=leave.decided_at,
         opinion=leave.opinion,
         ended_by=leave.ended_by,
+        end_reason=leave.end_reason,
         requested_at=leave.requested_at,
     )
 
@@ -256,6 +258,16 @@ async def get_leave(leave_id: UUID, principal: CurrentPrincipal, ctx: Context) -
     return _view(leave, name)
 
 
+def _since_last_move() -> ColumnElement[bool]:
+    """Leave asked for at the student's present school: a transfer starts the count anew
+    (DOMAIN.md "Transfers"; moving.py ended what was open at the old school)."""
+    return ~exists().where(
+        StudentView.student_id == Leave.student_id,
+        StudentView.counting_since.is_not(None),
+        Leave.requested_at < StudentView.counting_since,
+    )
+
+
 async def _propose_suspension_if_over(uow: UnitOfWork, leave: Leave) -> None:
     """After a grant: each term the leave touches whose granted days now pass 15 proposes the
     student for suspension — once per term (the proposal row's key)."""
@@ -268,6 +280,7 @@ async def _propose_suspension_if_over(uow: UnitOfWork, leave: Leave) -> None:
             Leave.state.in_([s.value for s in GRANTED]),
             Leave.starts_on >= leave.starts_on - timedelta(days=366),
             Leave.starts_on <= leave.ends_on + timedelta(days=366),
+            _since_last_move(),
         )
     )
     per_term = leave_days_per_term((taken_span(g.starts_on, g.ends_on, g.ended_on) for g in granted), term_of)
@@ -363,7 +376,11 @@ async def term_leave(
         if seen is None:
             raise not_found(f"student {student_id}")
         granted = await session.scalars(
-            select(Leave).where(Leave.student_id == student_id, Leave.state.in_([s.value for s in GRANTED]))
+            select(Leave).where(
+                Leave.student_id == student_id,
+                Leave.state.in_([s.value for s in GRANTED]),
+                _since_last_move(),
+            )
         )
         days = leave_days_per_term(
             (taken_span(g.starts_on, g.ends_on, g.ended_on) for g in granted), term_of

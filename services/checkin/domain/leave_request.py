@@ -5,6 +5,10 @@ an opinion; an approved leave is ended (销假) when the student is back, early 
 
 requested ─approve→ approved ─end→ ended
     └─reject→ rejected
+
+A transfer to another school (DOMAIN.md "Transfers": leave starts anew at the destination from
+the moment of the move) ends what is open at the old school: a request not decided, or a leave
+not yet begun, is cancelled; a leave under way ends on the day of the move.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ class LeaveState(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     ENDED = "ended"
+    CANCELLED = "cancelled"  # by a transfer: never taken
+
+
+# Why a transfer ended a leave (shown as it is, beside the state).
+ENDED_BY_TRANSFER = "转学"
 
 
 class LeaveAction(StrEnum):
@@ -81,4 +90,22 @@ def end_refusal(starts_on: date, ends_on: date, ended_on: date) -> str | None:
         return f"ended_on {ended_on} is before the leave starts ({starts_on})"
     if ended_on > ends_on:
         return f"ended_on {ended_on} is after the approved last day ({ends_on})"
+    return None
+
+
+@dataclass(frozen=True)
+class LeaveEnding:
+    state: LeaveState
+    ended_on: date | None
+
+
+def ending_on_transfer(
+    state: LeaveState, starts_on: date, ends_on: date, moved_on: date
+) -> LeaveEnding | None:
+    """What a move to another school on ``moved_on`` makes of a leave; None if it is closed
+    already. The day of the move is the last day the old school's leave can cover."""
+    if state is LeaveState.REQUESTED or (state is LeaveState.APPROVED and starts_on > moved_on):
+        return LeaveEnding(LeaveState.CANCELLED, None)
+    if state is LeaveState.APPROVED:
+        return LeaveEnding(LeaveState.ENDED, min(ends_on, moved_on))
     return None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from services.checkin.models import StudentView
+from services.checkin.moving import start_anew_after_transfer
 from shared.bus.consumer import Subscriptions
 from shared.readmodels import keep_student_view
 
 subscriptions = Subscriptions()
-keep_student_view(subscriptions, StudentView)
+keep_student_view(subscriptions, StudentView, on_arrival=start_anew_after_transfer)

@@ -29,6 +29,7 @@ class Leave(Base):
     opinion: Mapped[str | None] = mapped_column(Text)
     ended_on: Mapped[date | None] = mapped_column(Date)  # 销假: the last day actually away
     ended_by: Mapped[str | None] = mapped_column(String(40))
+    end_reason: Mapped[str | None] = mapped_column(Text)  # set when a transfer ended it: 转学
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

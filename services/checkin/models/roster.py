@@ -17,6 +17,10 @@ from shared.readmodels import StudentViewMixin
 class StudentView(StudentViewMixin, Base):
     """Who may check in, and where they belong (from enrollment's events)."""
 
+    # When the student last arrived at their school by a transfer: misses and leave before it
+    # belong to the old school and count no more (DOMAIN.md "Transfers"). None: never moved.
+    counting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
 
 class CampusView(Base):
     """A campus boundary as enrollment registered it; check-ins are judged against it."""

@@ -30,6 +30,7 @@ class StudentState(StrEnum):
 
 class StudentAction(StrEnum):
     TRANSFER_OUT = "transfer_out"  # 自动调档: the origin releases the record
+    MOVE_SCHOOL = "move_school"  # 省内转学 / 联合办学: the record moves to another school here
     TRANSFER_BACK_IN = "transfer_back_in"  # a student who once left this province comes back
     # 学籍异动 (DOMAIN.md "Status changes"); the ones that keep the status still need a row, so
     # the table alone says from which statuses each change may be made.
@@ -54,15 +55,29 @@ class TransitionNotAllowed(Exception):
         self.action = action
 
 
-# (from, action) -> to. Cross-province transfer out: seed 002 also allows students who left,
-# went abroad, withdrew, were expelled or finished primary; the skeleton allows only 在校 until
-# those statuses are reachable (issue 3).
+# (from, action) -> to.
 _S = StudentState
 _A = StudentAction
 # Statuses a student still belongs to the school in (the record is live, not ended).
 _LIVE = (_S.IN_SCHOOL, _S.ON_LEAVE, _S.SUSPENDED, _S.SUSPECTED_DROPOUT, _S.DROPOUT, _S.ABROAD, _S.WITHDRAWN)
+# Whom a release to another province may take: 跨省转学 (seed 002 §18: in school, on leave, left
+# without completing, dropped out, abroad, withdrawn) and 毕业后跨省就学 (§19: graduated). The
+# transfer service judges each kind's statuses (its domain/eligibility.py); this table only
+# refuses a release no kind admits.
+_RELEASABLE = (
+    _S.IN_SCHOOL,
+    _S.ON_LEAVE,
+    _S.LEFT_WITHOUT_COMPLETING,
+    _S.DROPOUT,
+    _S.ABROAD,
+    _S.WITHDRAWN,
+    _S.GRADUATED,
+)
+# A move inside the province (seed 004 art. 12, 15) takes a student who studies; the status stays.
+_MOVABLE = (_S.IN_SCHOOL, _S.ON_LEAVE)
 _TRANSITIONS: dict[tuple[StudentState, StudentAction], StudentState] = {
-    (_S.IN_SCHOOL, _A.TRANSFER_OUT): _S.TRANSFERRED_OUT,
+    **{(s, _A.TRANSFER_OUT): _S.TRANSFERRED_OUT for s in _RELEASABLE},
+    **{(s, _A.MOVE_SCHOOL): s for s in _MOVABLE},
     (_S.TRANSFERRED_OUT, _A.TRANSFER_BACK_IN): _S.IN_SCHOOL,
     # Changes of the course of study: only a student who studies (在校) may make them.
     (_S.IN_SCHOOL, _A.REPEAT_YEAR): _S.IN_SCHOOL,
@@ -105,7 +120,7 @@ def allowed_actions(state: StudentState) -> frozenset[StudentAction]:
 
 
 def may_transfer_out(state: StudentState) -> bool:
-    """DOMAIN.md "Transfers": who may leave for another province."""
+    """DOMAIN.md "Transfers": whose record some kind of transfer may release to another province."""
     return (state, StudentAction.TRANSFER_OUT) in _TRANSITIONS
 
 

@@ -1,6 +1,9 @@
-"""The two checks enrollment answers for a cross-province transfer (DOMAIN.md "Transfers").
+"""The two checks enrollment answers for a transfer (DOMAIN.md "Transfers").
 
-Reasons are Chinese sentences: they are shown to the registrars of both provinces as they are.
+They vouch for facts only (the student is ours and the name matches; the target school and class
+are ours): whether the kind may take this student is the transfer service's judgement (its
+domain/eligibility.py), from the facts these answers carry. Reasons are Chinese sentences: they
+are shown to the registrars of both provinces as they are.
 """
 
 from __future__ import annotations
@@ -8,26 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.enrollment.domain.registration import names_match
-from services.enrollment.domain.student_state import StudentState, may_transfer_out
 from shared.events.common import Lineage
 
 LINEAGE_LEVELS = ("province", "city", "county")
 _LEVEL_ZH = {"province": "省份", "city": "地市", "county": "区县"}
-_STATE_ZH = {
-    StudentState.IN_SCHOOL: "在校",
-    StudentState.ON_LEAVE: "请假",
-    StudentState.SUSPENDED: "休学",
-    StudentState.WITHDRAWN: "退学",
-    StudentState.TRANSFERRED_OUT: "已转出",
-    StudentState.GRADUATED: "毕业",
-    StudentState.COMPLETED: "结业",
-    StudentState.LEFT_WITHOUT_COMPLETING: "肄业",
-    StudentState.DEREGISTERED: "注销",
-    StudentState.DEAD: "死亡",
-    StudentState.SUSPECTED_DROPOUT: "疑似辍学",
-    StudentState.DROPOUT: "辍学",
-    StudentState.ABROAD: "出境",
-}
 
 
 @dataclass(frozen=True)
@@ -64,7 +51,8 @@ def destination_check(
     already_studying_here: bool,
 ) -> CheckResult:
     """Destination side: the target school is ours and sits where the application says, the
-    class (if one is named) belongs to it, and the student does not already study here.
+    class (if one is named) belongs to it, and the student does not already study here (for a
+    move inside the province: at the target school; the caller decides what "here" is).
     """
     reasons: list[str] = []
     if school is None:
@@ -83,16 +71,11 @@ def destination_check(
     return CheckResult(tuple(reasons))
 
 
-def origin_check(
-    *, found_state: StudentState | None, name_on_record: str | None, name_given: str
-) -> CheckResult:
-    """Origin side: the student is ours, the applicant's name matches the record, and the
-    status allows leaving for another province."""
-    if found_state is None or name_on_record is None:
+def origin_check(*, name_on_record: str | None, name_given: str) -> CheckResult:
+    """Origin side: a student with the number is ours and the applicant's name matches the
+    record. The status is reported with the student, not judged here."""
+    if name_on_record is None:
         return CheckResult(("转出省无此学籍号的学生",))
-    reasons: list[str] = []
     if not names_match(name_on_record, name_given):
-        reasons.append("学生姓名与学籍号不符")
-    if not may_transfer_out(found_state):
-        reasons.append(f"学籍状态为“{_STATE_ZH[found_state]}”，不能办理跨省转学")
-    return CheckResult(tuple(reasons))
+        return CheckResult(("学生姓名与学籍号不符",))
+    return CheckResult()

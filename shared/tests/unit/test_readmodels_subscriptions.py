@@ -14,6 +14,7 @@ def test_keep_student_view__follows_status_and_key_data_changes() -> None:
         "enrollment.student.registered",
         "enrollment.student.transferred_in",
         "enrollment.student.transferred_out",
+        "enrollment.student.moved",
         "enrollment.student.status_changed",
         "enrollment.student.key_data_changed",
     }

@@ -184,9 +184,13 @@ class RunningCheckin:
 
     # --- the bus --------------------------------------------------------------------------------
 
-    async def publish(self, payload: EventPayload, *, source: str = "enrollment") -> EventEnvelope:
+    async def publish(
+        self, payload: EventPayload, *, source: str = "enrollment", occurred_at: datetime | None = None
+    ) -> EventEnvelope:
         """Put an event on the province's exchange as another service's relay would."""
         envelope = EventEnvelope.wrap(payload, source=source, province=PROVINCE)
+        if occurred_at is not None:
+            envelope = envelope.model_copy(update={"occurred_at": occurred_at})
         connection = await aio_pika.connect(self.amqp_url)
         async with connection:
             channel = await connection.channel()

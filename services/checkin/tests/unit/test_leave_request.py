@@ -15,6 +15,7 @@ from services.checkin.domain.leave_request import (
     LeaveState,
     TransitionNotAllowed,
     end_refusal,
+    ending_on_transfer,
     transition,
 )
 
@@ -71,3 +72,42 @@ def test_leave_span_overlaps__touching_days_overlap_adjacent_ones_do_not() -> No
     assert LeaveSpan(date(2026, 8, 1), date(2026, 8, 31)).overlaps(
         LeaveSpan(date(2026, 8, 30), date(2026, 9, 2))
     )
+
+
+MOVED_ON = date(2026, 11, 20)
+
+
+def test_ending_on_transfer__a_request_not_decided_is_cancelled() -> None:
+    ending = ending_on_transfer(LeaveState.REQUESTED, date(2026, 11, 1), date(2026, 11, 2), MOVED_ON)
+    assert ending is not None and (ending.state, ending.ended_on) == (LeaveState.CANCELLED, None)
+
+
+def test_ending_on_transfer__a_leave_under_way_ends_on_the_day_of_the_move() -> None:
+    ending = ending_on_transfer(LeaveState.APPROVED, date(2026, 11, 18), date(2026, 11, 24), MOVED_ON)
+    assert ending is not None and (ending.state, ending.ended_on) == (LeaveState.ENDED, MOVED_ON)
+
+
+def test_ending_on_transfer__a_leave_over_before_the_move_keeps_its_days() -> None:
+    ending = ending_on_transfer(LeaveState.APPROVED, date(2026, 11, 1), date(2026, 11, 3), MOVED_ON)
+    assert ending is not None and (ending.state, ending.ended_on) == (LeaveState.ENDED, date(2026, 11, 3))
+
+
+def test_ending_on_transfer__a_leave_not_begun_is_cancelled() -> None:
+    ending = ending_on_transfer(LeaveState.APPROVED, date(2026, 11, 21), date(2026, 11, 24), MOVED_ON)
+    assert ending is not None and ending.state is LeaveState.CANCELLED
+    assert ending.state not in GRANTED
+
+
+@pytest.mark.parametrize("state", [LeaveState.REJECTED, LeaveState.ENDED, LeaveState.CANCELLED])
+def test_ending_on_transfer__a_closed_leave_is_left_alone(state: LeaveState) -> None:
+    assert ending_on_transfer(state, date(2026, 11, 18), date(2026, 11, 24), MOVED_ON) is None
+
+
+@given(st.dates(date(2026, 1, 1), date(2027, 12, 31)), st.integers(0, 180), st.sampled_from(list(LeaveState)))
+def test_ending_on_transfer__an_ended_leave_always_passes_the_end_check(
+    starts_on: date, length: int, state: LeaveState
+) -> None:
+    ends_on = date.fromordinal(starts_on.toordinal() + length)
+    ending = ending_on_transfer(state, starts_on, ends_on, MOVED_ON)
+    if ending is not None and ending.ended_on is not None:
+        assert end_refusal(starts_on, ends_on, ending.ended_on) is None

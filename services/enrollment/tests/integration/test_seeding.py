@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlalchemy import func, select
 
 from services.enrollment.domain.org_tree import OrgSeed
@@ -22,8 +25,19 @@ async def _counts(p: Province) -> dict[str, int]:
     return {event_type: len(await p.outbox(event_type)) for event_type in ANNOUNCEMENTS}
 
 
+def _seeded_schools(code: str) -> list[dict[str, Any]]:
+    seed = json.loads((REPO / "deploy" / "seed" / f"{code}.json").read_text(encoding="utf-8"))
+    return [school for city in seed["cities"] for county in city["counties"] for school in county["schools"]]
+
+
 async def test_seed__tree_and_announcements(p41: Province) -> None:
-    assert await _counts(p41) == dict(zip(ANNOUNCEMENTS, (1, 1, 2), strict=True))
+    schools = _seeded_schools("41")
+    expected = (
+        len(schools),
+        sum(len(school["campuses"]) for school in schools),
+        sum(len(school["classes"]) for school in schools),
+    )
+    assert await _counts(p41) == dict(zip(ANNOUNCEMENTS, expected, strict=True))
     async with p41.ctx.sessionmaker() as session:
         # The session's province is shared: other tests add regions and schools of their own.
         seeded_regions = Region.code.in_(["41", "4101", "410102"])
@@ -38,18 +52,23 @@ async def test_seed__tree_and_announcements(p41: Province) -> None:
         )
         # Seeded classes only: other tests of the session add classes of their own.
         seeded = SchoolClass.id.like("class-%")
-        assert await session.scalar(select(func.count()).select_from(SchoolClass).where(seeded)) == 2
+        assert (
+            await session.scalar(select(func.count()).select_from(SchoolClass).where(seeded)) == expected[2]
+        )
         years = await session.scalars(
             select(SchoolMajor.year)
             .where(SchoolMajor.school_code == "4141010001", SchoolMajor.major_code == "710201")
             .order_by(SchoolMajor.year)
         )
         assert list(years) == [2024, 2025]
-    [school] = await p41.outbox("enrollment.school.registered")
-    data = envelope_of(school).data
+    [data] = [
+        envelope_of(row).data
+        for row in await p41.outbox("enrollment.school.registered")
+        if envelope_of(row).data["lineage"]["school"] == SCHOOL["41"]
+    ]
     assert data["lineage"] == {"province": "41", "city": "4101", "county": "410102", "school": SCHOOL["41"]}
-    [campus] = await p41.outbox("enrollment.campus.registered")
-    assert envelope_of(campus).data["boundary"]["type"] == "Polygon"
+    campuses = [envelope_of(row).data for row in await p41.outbox("enrollment.campus.registered")]
+    assert {campus["boundary"]["type"] for campus in campuses} == {"Polygon"}
 
 
 async def test_seed__running_twice_announces_nothing_new(p41: Province) -> None:

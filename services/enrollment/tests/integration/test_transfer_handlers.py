@@ -1,5 +1,6 @@
-"""Enrollment's part of a cross-province transfer, driven by the events the transfer service and
-the partner province would send. 37 is the origin, 41 the destination."""
+"""Enrollment's part of transfers, driven by the events the transfer service and the partner
+province would send. Across provinces 37 is the origin and 41 the destination; moves inside a
+province happen in 41, between its two schools."""
 
 from __future__ import annotations
 
@@ -7,41 +8,51 @@ import json
 from typing import Any
 
 import aio_pika
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 from uuid6 import uuid7
 
+from services.enrollment.domain.transfer_admission import entry_year_of_school_year
 from services.enrollment.models import Student, StudentHistory
-from services.enrollment.tests.integration.conftest import SCHOOL, Province, envelope_of
+from services.enrollment.registering import today_in_china
+from services.enrollment.tests.integration.conftest import PARTNER, SCHOOL, Province, envelope_of
 from shared.auth import Role
 from shared.bus.consumer import DEAD_REASON_HEADER
 from shared.bus.tables import OutboxMessage
-from shared.bus.topology import INTERPROVINCE_IN, INTERPROVINCE_OUT, partner_queue_name
-from shared.events.common import Lineage
+from shared.bus.topology import (
+    EVENTS_EXCHANGE,
+    INTERPROVINCE_IN,
+    INTERPROVINCE_OUT,
+    interprovince_routing_key,
+    partner_queue_name,
+)
+from shared.events import EventEnvelope
+from shared.events.common import HistoryEntry, Lineage
 from shared.events.enrollment import RecordReleased
-from shared.events.transfer import CaseOpened, CaseParty, TransferApproved, TransferRequested
-from shared.signing import KEY_ID_HEADER, SIGNATURE_HEADER
+from shared.events.transfer import StudentLookupRequested, TransferApproved, TransferRequested
+from shared.signing import KEY_ID_HEADER, Signer
 from shared.testing import eventually
 
 DEST = Lineage(province="41", city="4101", county="410102", school=SCHOOL["41"])
 DEST_CLASS = f"class-{SCHOOL['41']}-2025-1"
+# A second school of 41, in another city: the target of moves inside the province.
+OTHER_41 = Lineage(province="41", city="4102", county="410202", school="4141020001")
+OTHER_41_CLASS = "class-4141020001-2025-1"
 
 
-def _case_opened(transfer_id: str, student: dict[str, Any], name: str) -> CaseOpened:
-    return CaseOpened(
+def _origin_request(transfer_id: str, student: dict[str, Any], name: str) -> TransferRequested:
+    """What 37's transfer service emits locally when it copies 41's cross-province case."""
+    return TransferRequested(
         transfer_id=transfer_id,
         kind="cross_province",
         student_number=student["student_number"],
         student_name=name,
         origin_province="37",
         destination=DEST,
-        destination_school_name="郑州市信息技术中等职业学校",
         destination_class_id=DEST_CLASS,
         grade=2024,
-        reason="随父母迁居",
-        applicant=CaseParty(
-            username="41-registrar", role="school_registrar", org=SCHOOL["41"], province="41"
-        ),
-        applied_at="2026-11-27T09:00:00+08:00",
+        check_origin=True,
+        check_destination=False,
     )
 
 
@@ -75,7 +86,15 @@ async def test_destination_check__class_here_and_no_record_is_ok(p41: Province) 
     )
     [row] = await _answers(p41, "enrollment.transfer.destination_checked", transfer_id)
     envelope = envelope_of(row)
-    assert envelope.data == {"transfer_id": transfer_id, "ok": True, "reasons": []}
+    assert envelope.data == {
+        "transfer_id": transfer_id,
+        "ok": True,
+        "reasons": [],
+        "school_type": "secondary_vocational",
+        "class_major_code": "710201",
+        "class_grade": 2025,
+    }
+    assert await p41.outbox_about("enrollment.transfer.origin_checked", transfer_id) == []
     assert str(envelope.correlation_id) == transfer_id
     assert row.exchange == "xueji.events"
 
@@ -102,48 +121,282 @@ async def test_destination_check__student_already_here_and_unknown_class(p41: Pr
     assert any("已有在籍学籍" in r for r in data["reasons"])
 
 
-async def test_origin_check__answers_locally_and_to_the_destination(p37: Province) -> None:
+async def test_origin_check__answers_locally_with_the_masked_student(p37: Province) -> None:
     student = await p37.register(name="孙悟空")
     transfer_id = str(uuid7())
-    await p37.publish_from_partner(_case_opened(transfer_id, student, "孙悟空"))
-    rows = await _answers(p37, "enrollment.transfer.origin_checked", transfer_id, count=2)
-    by_exchange = {row.exchange: row for row in rows}
-    assert set(by_exchange) == {"xueji.events", INTERPROVINCE_OUT}
-    partner_row = by_exchange[INTERPROVINCE_OUT]
-    assert partner_row.routing_key == "41.enrollment.transfer.origin_checked"
-    assert partner_row.headers[KEY_ID_HEADER] == "37-k1" and partner_row.headers[SIGNATURE_HEADER]
-    for row in rows:
-        envelope = envelope_of(row)
-        assert str(envelope.correlation_id) == transfer_id
-        data = envelope.data
-        assert data["ok"] is True and data["reasons"] == []
-        assert data["student"]["student_id"] == student["id"]
-        assert data["student"]["birth_date"] is None
-        assert "*" in data["student"]["id_number_masked"]
-        assert data["case"]["transfer_id"] == transfer_id
+    await p37.publish_local(_origin_request(transfer_id, student, "孙悟空"))
+    [row] = await _answers(p37, "enrollment.transfer.origin_checked", transfer_id)
+    assert row.exchange == "xueji.events"  # the transfer service tells the destination, not us
+    envelope = envelope_of(row)
+    assert str(envelope.correlation_id) == transfer_id
+    data = envelope.data
+    assert data["ok"] is True and data["reasons"] == []
+    assert data["school_type"] == "secondary_vocational"
+    assert data["student"]["student_id"] == student["id"]
+    assert data["student"]["status"] == "in_school"
+    assert data["student"]["birth_date"] is None
+    assert data["student"]["id_number_digest"] is None
+    assert "*" in data["student"]["id_number_masked"]
+    assert await p37.outbox_about("enrollment.transfer.destination_checked", transfer_id) == []
 
 
-async def test_origin_check__wrong_name_tells_the_partner_nothing_about_the_student(p37: Province) -> None:
+async def test_origin_check__a_status_is_reported_not_judged(p37: Province) -> None:
+    student = await p37.register(name="沙悟净")
+    await _set_status(p37, student["id"], "suspended")
+    transfer_id = str(uuid7())
+    await p37.publish_local(_origin_request(transfer_id, student, "沙悟净"))
+    [row] = await _answers(p37, "enrollment.transfer.origin_checked", transfer_id)
+    data = envelope_of(row).data
+    assert (data["ok"], data["student"]["status"]) == (True, "suspended")
+
+
+async def test_origin_check__wrong_name_tells_nothing_about_the_student(p37: Province) -> None:
     student = await p37.register(name="猪八戒")
     transfer_id = str(uuid7())
-    await p37.publish_from_partner(_case_opened(transfer_id, student, "沙和尚"))
-    rows = await _answers(p37, "enrollment.transfer.origin_checked", transfer_id, count=2)
-    by_exchange = {row.exchange: envelope_of(row).data for row in rows}
-    to_partner = by_exchange[INTERPROVINCE_OUT]
-    assert (to_partner["ok"], to_partner["student"]) == (False, None)
-    assert to_partner["reasons"] == ["学生姓名与学籍号不符"]
-    assert "猪八戒" not in json.dumps(to_partner, ensure_ascii=False)
-    assert by_exchange["xueji.events"]["student"]["student_id"] == student["id"]
+    await p37.publish_local(_origin_request(transfer_id, student, "沙和尚"))
+    [row] = await _answers(p37, "enrollment.transfer.origin_checked", transfer_id)
+    data = envelope_of(row).data
+    assert (data["ok"], data["student"], data["school_type"]) == (False, None, None)
+    assert data["reasons"] == ["学生姓名与学籍号不符"]
+    assert "猪八戒" not in json.dumps(data, ensure_ascii=False)
 
 
 async def test_origin_check__unknown_student(p37: Province) -> None:
     transfer_id = str(uuid7())
     ghost = {"student_number": "G" + p37.new_id_number()}
-    await p37.publish_from_partner(_case_opened(transfer_id, ghost, "无名"))
-    rows = await _answers(p37, "enrollment.transfer.origin_checked", transfer_id, count=2)
-    for row in rows:
-        data = envelope_of(row).data
-        assert (data["ok"], data["student"], data["reasons"]) == (False, None, ["转出省无此学籍号的学生"])
+    await p37.publish_local(_origin_request(transfer_id, ghost, "无名"))
+    [row] = await _answers(p37, "enrollment.transfer.origin_checked", transfer_id)
+    data = envelope_of(row).data
+    assert (data["ok"], data["student"], data["reasons"]) == (False, None, ["转出省无此学籍号的学生"])
+
+
+async def test_origin_check__a_redelivered_request_is_answered_once(p37: Province) -> None:
+    student = await p37.register(name="观音")
+    transfer_id = str(uuid7())
+    envelope = await p37.publish_local(_origin_request(transfer_id, student, "观音"))
+    await _answers(p37, "enrollment.transfer.origin_checked", transfer_id)
+    await _redeliver_local(p37, envelope)
+    await _marker(p37)
+    assert len(await p37.outbox_about("enrollment.transfer.origin_checked", transfer_id)) == 1
+
+
+async def test_in_province_request__checks_both_sides_and_the_record_here_is_no_obstacle(
+    p41: Province,
+) -> None:
+    student = await p41.register(name="红孩儿")
+    transfer_id = str(uuid7())
+    await p41.publish_local(
+        TransferRequested(
+            transfer_id=transfer_id,
+            kind="in_province",
+            student_number=student["student_number"],
+            student_name="红孩儿",
+            origin_province="41",
+            destination=OTHER_41,
+            destination_class_id=OTHER_41_CLASS,
+            grade=2025,
+            check_origin=True,
+            check_destination=True,
+        )
+    )
+    [dest] = await _answers(p41, "enrollment.transfer.destination_checked", transfer_id)
+    [origin] = await _answers(p41, "enrollment.transfer.origin_checked", transfer_id)
+    dest_data = envelope_of(dest).data
+    assert (dest_data["ok"], dest_data["class_grade"], dest_data["class_major_code"]) == (
+        True,
+        2025,
+        "710201",
+    )
+    assert envelope_of(origin).data["ok"] is True
+
+
+async def test_in_province_request__a_student_already_at_the_target_school(p41: Province) -> None:
+    student = await p41.register(name="铁扇公主")
+    transfer_id = str(uuid7())
+    await p41.publish_local(
+        TransferRequested(
+            transfer_id=transfer_id,
+            kind="in_province",
+            student_number=student["student_number"],
+            student_name="铁扇公主",
+            origin_province="41",
+            destination=DEST,
+            destination_class_id=DEST_CLASS,
+            grade=2025,
+        )
+    )
+    [row] = await _answers(p41, "enrollment.transfer.destination_checked", transfer_id)
+    data = envelope_of(row).data
+    assert data["ok"] is False and any("已有在籍学籍" in r for r in data["reasons"])
+
+
+async def test_move_within_province__same_record_at_the_new_school(p41: Province) -> None:
+    student = await p41.register(name="牛魔王")
+    transfer_id = str(uuid7())
+    approved = TransferApproved(
+        transfer_id=transfer_id,
+        kind="in_province",
+        student_number=student["student_number"],
+        to_province="41",
+        destination=OTHER_41,
+        destination_class_id=OTHER_41_CLASS,
+    )
+    envelope = await p41.publish_local(approved)
+    [moved_event] = await _answers(p41, "enrollment.student.moved", student["id"])
+    data = envelope_of(moved_event).data
+    assert data["transfer_id"] == transfer_id
+    assert data["from_lineage"] == DEST.model_dump()
+    assert data["student"]["lineage"] == OTHER_41.model_dump()
+    assert (data["student"]["class_id"], data["student"]["grade"]) == (OTHER_41_CLASS, 2025)
+    assert str(envelope_of(moved_event).correlation_id) == transfer_id
+
+    view = await p41.client.get(f"/api/v1/students/{student['id']}", headers=p41.auth(Role.PROVINCE))
+    assert view.status_code == 200
+    after = view.json()
+    assert after["id"] == student["id"]
+    assert after["student_number"] == student["student_number_shown"]
+    assert after["lineage"] == OTHER_41.model_dump()
+    assert after["school_name"] == "开封市中等职业技术学校"
+    assert (after["status"], after["frozen"]) == ("in_school", False)
+    assert after["study_length"] == student["study_length"]
+    assert after["counselor_id"] is None
+    [*_, line] = after["history"]
+    assert line["action"] == "transferred_within_province"
+    assert "郑州市信息技术中等职业学校" in line["detail"] and "开封市中等职业技术学校" in line["detail"]
+    assert transfer_id in line["detail"]
+    # The old school no longer sees the record.
+    old = await p41.client.get(f"/api/v1/students/{student['id']}", headers=p41.auth(Role.SCHOOL_REGISTRAR))
+    assert old.status_code == 404
+
+    # Redelivered (same event), then sent again (new event id): nothing changes.
+    await _redeliver_local(p41, envelope)
+    await p41.applied(await p41.publish_local(approved))
+    assert len(await p41.outbox_about("enrollment.student.moved", student["id"])) == 1
+    async with p41.ctx.sessionmaker() as session:
+        actions = list(
+            await session.scalars(
+                select(StudentHistory.action).where(StudentHistory.student_id == student["id"])
+            )
+        )
+    assert actions.count("transferred_within_province") == 1
+    assert await p41.outbox_about("enrollment.record.released", student["id"]) == []
+
+
+async def test_move_within_province__without_a_class_keeps_grade_and_major(p41: Province) -> None:
+    student = await p41.register(name="黄风怪")
+    await p41.publish_local(
+        TransferApproved(
+            transfer_id=str(uuid7()),
+            kind="joint_programme",
+            student_number=student["student_number"],
+            to_province="41",
+            destination=OTHER_41,
+            destination_class_id=None,
+        )
+    )
+    [moved] = await _answers(p41, "enrollment.student.moved", student["id"])
+    summary = envelope_of(moved).data["student"]
+    assert (summary["class_id"], summary["grade"], summary["major_code"]) == (None, 2024, "710201")
+    assert summary["lineage"]["school"] == OTHER_41.school
+
+
+async def test_lookup__name_and_number_match_shows_only_the_masked_summary(p37: Province) -> None:
+    student = await p37.register(name="哪吒")
+    lookup_id = str(uuid7())
+    asked = await p37.publish_from_partner(
+        StudentLookupRequested(
+            lookup_id=lookup_id, student_number=student["student_number"], student_name="哪吒"
+        )
+    )
+    [row] = await _answers(p37, "enrollment.lookup.answered", lookup_id)
+    assert (row.exchange, row.routing_key) == (INTERPROVINCE_OUT, "41.enrollment.lookup.answered")
+    data = envelope_of(row).data
+    assert data["found"] is True
+    shown = data["student"]
+    assert (shown["name"], shown["status"], shown["grade"]) == ("哪吒", "in_school", 2024)
+    assert shown["lineage"]["school"] == SCHOOL["37"]
+    assert shown["school_name"] == "济南市历下职业中等专业学校"
+    assert "*" in shown["id_number_masked"]
+    assert (shown["birth_date"], shown["id_number_digest"], shown["sex"]) == (None, None, None)
+    assert student["student_number"][1:] not in json.dumps(shown["id_number_masked"])
+
+    await _redeliver_from_partner(p37, asked)
+    await _marker(p37)
+    assert len(await p37.outbox_about("enrollment.lookup.answered", lookup_id)) == 1
+
+
+async def test_lookup__wrong_name_finds_nothing(p37: Province) -> None:
+    student = await p37.register(name="太白金星")
+    lookup_id = str(uuid7())
+    await p37.publish_from_partner(
+        StudentLookupRequested(
+            lookup_id=lookup_id, student_number=student["student_number"], student_name="太上老君"
+        )
+    )
+    [row] = await _answers(p37, "enrollment.lookup.answered", lookup_id)
+    data = envelope_of(row).data
+    assert (data["found"], data["student"]) == (False, None)
+    assert "太白金星" not in json.dumps(data, ensure_ascii=False)
+
+
+async def test_lookup__unknown_number_finds_nothing(p37: Province) -> None:
+    lookup_id = str(uuid7())
+    await p37.publish_from_partner(
+        StudentLookupRequested(
+            lookup_id=lookup_id, student_number="G" + p37.new_id_number(), student_name="无名"
+        )
+    )
+    [row] = await _answers(p37, "enrollment.lookup.answered", lookup_id)
+    assert envelope_of(row).data["found"] is False
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        ("in_school", "cross_province"),
+        ("on_leave", "cross_province"),
+        ("left_without_completing", "cross_province"),
+        ("dropout", "cross_province"),
+        ("abroad", "cross_province"),
+        ("withdrawn", "cross_province"),
+        ("graduated", "after_graduation"),
+    ],
+)
+async def test_release__from_every_status_a_kind_admits(p37: Province, status: str, kind: str) -> None:
+    student = await p37.register(name="如来")
+    await _set_status(p37, student["id"], status)
+    transfer_id = str(uuid7())
+    await p37.publish_local(
+        TransferApproved(
+            transfer_id=transfer_id,
+            kind=kind,
+            student_number=student["student_number"],
+            to_province="41",
+            destination=DEST,
+            destination_class_id=DEST_CLASS,
+        )
+    )
+    [release] = await _answers(p37, "enrollment.record.released", student["id"])
+    record = envelope_of(release).data
+    assert (record["kind"], record["origin_school_type"]) == (kind, "secondary_vocational")
+    assert await _status(p37, student["id"]) == "transferred_out"
+
+
+async def test_release__a_status_no_kind_admits_is_dead_lettered(p37: Province) -> None:
+    student = await p37.register(name="二郎神")
+    await _set_status(p37, student["id"], "suspended")
+    approved = await p37.publish_local(
+        TransferApproved(
+            transfer_id=str(uuid7()),
+            student_number=student["student_number"],
+            to_province="41",
+            destination=DEST,
+            destination_class_id=DEST_CLASS,
+        )
+    )
+    message = await _dead_letter(p37, approved)
+    assert "suspended" in str((message.headers or {}).get(DEAD_REASON_HEADER))
+    assert await _status(p37, student["id"]) == "suspended"
 
 
 async def test_release_and_admit__the_record_moves_with_its_id_number_and_history(
@@ -182,6 +435,7 @@ async def test_release_and_admit__the_record_moves_with_its_id_number_and_histor
     assert record["id_number"] == student["student_number"][1:]  # the whole record moves
     assert record["destination"] == DEST.model_dump()
     assert [h["action"] for h in record["history"]] == ["registered", "transferred_out"]
+    assert (record["kind"], record["origin_school_type"]) == ("cross_province", "secondary_vocational")
     assert str(envelope_of(release).correlation_id) == transfer_id
 
     # Play the shovel: move what 37 queued for 41 into 41's border exchange, headers intact.
@@ -198,6 +452,7 @@ async def test_release_and_admit__the_record_moves_with_its_id_number_and_histor
     assert moved["lineage"] == DEST.model_dump()
     assert moved["school_name"] == "郑州市信息技术中等职业学校"
     assert (moved["school_class"]["id"], moved["grade"]) == (DEST_CLASS, 2025)
+    assert moved["study_length"] == student["study_length"]  # a transfer keeps the study length
     assert moved["frozen"] is False
     assert [h["action"] for h in moved["history"]] == ["registered", "transferred_out", "transferred_in"]
     assert [h["province"] for h in moved["history"]] == ["37", "37", "41"]
@@ -257,7 +512,7 @@ async def _shovel(source: Province, target: Province, event_id: Any) -> None:
 
 async def test_release__unknown_student_is_dead_lettered_without_the_id_number(p37: Province) -> None:
     number = "G" + p37.new_id_number()
-    await p37.publish_local(
+    approved = await p37.publish_local(
         TransferApproved(
             transfer_id=str(uuid7()),
             student_number=number,
@@ -266,16 +521,158 @@ async def test_release__unknown_student_is_dead_lettered_without_the_id_number(p
             destination_class_id=DEST_CLASS,
         )
     )
-    connection = await aio_pika.connect(p37.amqp_url)
+    message = await _dead_letter(p37, approved)
+    reason = str((message.headers or {}).get(DEAD_REASON_HEADER))
+    assert "no student" in reason
+    assert number[1:] not in reason
+
+
+def _released_record(origin: Province, student_id: str, **overrides: Any) -> RecordReleased:
+    """A record as 37 would release it, for a student 41 has never seen."""
+    id_number = origin.new_id_number()
+    values: dict[str, Any] = {
+        "transfer_id": str(uuid7()),
+        "student_id": student_id,
+        "student_number": "G" + id_number,
+        "name": "嫦娥",
+        "sex": "F",
+        "birth_date": None,
+        "id_type": "resident_id",
+        "id_number": id_number,
+        "entry_year": 2024,
+        "study_length": 4.0,
+        "study_form": "full_time",
+        "major_code": "710201",
+        "history": [
+            HistoryEntry(at="2024-09-01T08:00:00+08:00", province="37", action="registered", detail="注册"),
+        ],
+        "destination": DEST,
+        "destination_class_id": DEST_CLASS,
+    }
+    values.update(overrides)
+    return RecordReleased(**values)
+
+
+async def _admitted(p: Province, student_id: str) -> dict[str, Any]:
+    async def probe() -> bool:
+        return await _status(p, student_id) is not None
+
+    await eventually(probe)
+    view = await p.client.get(f"/api/v1/students/{student_id}", headers=p.auth(Role.SCHOOL_REGISTRAR))
+    assert view.status_code == 200, view.text
+    result: dict[str, Any] = view.json()
+    return result
+
+
+@pytest.mark.parametrize("origin_school_type", ["general_high", "technical"])
+async def test_admit__from_high_or_technical_school_the_study_length_becomes_3(
+    p37: Province, p41: Province, origin_school_type: str
+) -> None:
+    student_id = str(uuid7())
+    await p41.publish_from_partner(_released_record(p37, student_id, origin_school_type=origin_school_type))
+    admitted = await _admitted(p41, student_id)
+    assert admitted["study_length"] == 3.0
+    assert (admitted["status"], admitted["grade"]) == ("in_school", 2025)
+
+
+async def test_admit__from_another_vocational_school_the_study_length_is_kept(
+    p37: Province, p41: Province
+) -> None:
+    student_id = str(uuid7())
+    await p41.publish_from_partner(
+        _released_record(p37, student_id, origin_school_type="secondary_vocational")
+    )
+    assert (await _admitted(p41, student_id))["study_length"] == 4.0
+
+
+async def test_admit__after_graduation_starts_a_new_course(p37: Province, p41: Province) -> None:
+    student_id = str(uuid7())
+    released = _released_record(
+        p37,
+        student_id,
+        kind="after_graduation",
+        entry_year=2021,
+        study_length=3.0,
+        major_code=None,
+        history=[
+            HistoryEntry(at="2021-09-01T08:00:00+08:00", province="37", action="registered", detail="注册"),
+            HistoryEntry(at="2024-06-30T08:00:00+08:00", province="37", action="graduated", detail="毕业"),
+        ],
+    )
+    envelope = await p41.publish_from_partner(released)
+    admitted = await _admitted(p41, student_id)
+    assert admitted["status"] == "in_school"
+    assert (admitted["grade"], admitted["major_code"], admitted["study_length"]) == (2025, "710201", 3.0)
+    assert [h["action"] for h in admitted["history"]] == ["registered", "graduated", "transferred_in"]
+    assert "毕业后跨省就学" in admitted["history"][-1]["detail"]
+
+    await _redeliver_from_partner(p41, envelope)
+    await _marker(p41)
+    assert len(await p41.outbox_about("enrollment.student.transferred_in", student_id)) == 1
+
+
+async def test_admit__after_graduation_without_a_class_enters_this_school_year(
+    p37: Province, p41: Province
+) -> None:
+    student_id = str(uuid7())
+    await p41.publish_from_partner(
+        _released_record(p37, student_id, kind="after_graduation", entry_year=2021, destination_class_id=None)
+    )
+    admitted = await _admitted(p41, student_id)
+    assert admitted["grade"] == entry_year_of_school_year(today_in_china())
+    assert (admitted["school_class"], admitted["major_code"], admitted["study_length"]) == (None, None, 3.0)
+
+
+async def _set_status(p: Province, student_id: str, status: str) -> None:
+    """Put a record in a status the status-change workflow would reach (tested in its own files)."""
+    async with p.ctx.sessionmaker() as session, session.begin():
+        await session.execute(update(Student).where(Student.id == student_id).values(status=status))
+
+
+async def _redeliver_local(p: Province, envelope: EventEnvelope) -> None:
+    """The broker delivering the very same message again (same event id)."""
+    await p.publish_raw(EVENTS_EXCHANGE, envelope.type, envelope.to_bytes(), {})
+
+
+async def _redeliver_from_partner(p: Province, envelope: EventEnvelope) -> None:
+    partner = PARTNER[p.code]
+    body = envelope.to_bytes()
+    headers = Signer(partner, f"{partner}-k1", p.partner_key).headers_for(p.code, body)
+    await p.publish_raw(INTERPROVINCE_IN, interprovince_routing_key(p.code, envelope.type), body, headers)
+
+
+async def _marker(p: Province) -> None:
+    """Wait until a later event on the same queue is applied: what came before it was handled."""
+    await p.applied(
+        await p.publish_local(
+            TransferRequested(
+                transfer_id=str(uuid7()),
+                kind="cross_province",
+                student_number="G" + p.new_id_number(),
+                student_name="标记",
+                origin_province=PARTNER[p.code],
+                destination=DEST,
+                destination_class_id=None,
+                grade=2025,
+            )
+        )
+    )
+
+
+async def _dead_letter(p: Province, envelope: EventEnvelope) -> aio_pika.abc.AbstractIncomingMessage:
+    """The dead-lettered copy of ``envelope`` (other tests' dead letters are left in place)."""
+    connection = await aio_pika.connect(p.amqp_url)
     async with connection:
         channel = await connection.channel()
         dlq = await channel.get_queue("enrollment.events.dlq")
 
         async def dead() -> aio_pika.abc.AbstractIncomingMessage | None:
-            return await dlq.get(fail=False)
+            while (message := await dlq.get(fail=False)) is not None:
+                if EventEnvelope.from_bytes(message.body).id == envelope.id:
+                    return message
+                await message.nack(requeue=True)
+            return None
 
         message = await eventually(dead)
         await message.ack()
-    reason = str((message.headers or {}).get(DEAD_REASON_HEADER))
-    assert "no student" in reason
-    assert number[1:] not in reason
+    return message

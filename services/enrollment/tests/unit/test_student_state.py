@@ -21,9 +21,30 @@ def test_student_state__matches_the_event_contract() -> None:
     assert {s.value for s in StudentState} == set(get_args(StudentStatus))
 
 
+# The statuses some kind admits: 跨省转学 (seed 002 §18) and 毕业后跨省就学 (§19, graduated).
+_RELEASABLE = {
+    StudentState.IN_SCHOOL,
+    StudentState.ON_LEAVE,
+    StudentState.LEFT_WITHOUT_COMPLETING,
+    StudentState.DROPOUT,
+    StudentState.ABROAD,
+    StudentState.WITHDRAWN,
+    StudentState.GRADUATED,
+}
+
+
 @pytest.mark.parametrize("state", list(StudentState))
-def test_may_transfer_out__only_in_school(state: StudentState) -> None:
-    assert may_transfer_out(state) is (state is StudentState.IN_SCHOOL)
+def test_may_transfer_out__the_statuses_some_kind_admits(state: StudentState) -> None:
+    assert may_transfer_out(state) is (state in _RELEASABLE)
+
+
+@pytest.mark.parametrize("state", list(StudentState))
+def test_transition__a_move_inside_the_province_keeps_a_studying_status(state: StudentState) -> None:
+    if state in {StudentState.IN_SCHOOL, StudentState.ON_LEAVE}:
+        assert transition(state, StudentAction.MOVE_SCHOOL) is state
+    else:
+        with pytest.raises(TransitionNotAllowed):
+            transition(state, StudentAction.MOVE_SCHOOL)
 
 
 def test_transition__transfer_out_freezes_the_record() -> None:
