@@ -130,6 +130,24 @@ ensure_postgresql() {
         trust_local_tcp "$version"
         wait_until 10 postgres_trusts_tcp || die "psql -h 127.0.0.1 -U postgres still fails after the pg_hba.conf change"
     fi
+    ensure_postgresql_connections
+}
+
+# Three provinces of fifteen processes each (the end-to-end and chaos tests) need more than the
+# default 100 connections.
+PG_MIN_CONNECTIONS=300
+ensure_postgresql_connections() {
+    local current version
+    current=$(psql -h 127.0.0.1 -U postgres -d postgres -w -Atqc 'show max_connections' 2>/dev/null || echo 0)
+    ((current >= PG_MIN_CONNECTIONS)) && return 0
+    version=$(pg_cluster_version)
+    need_root "PostgreSQL allows $current connections, the tests need $PG_MIN_CONNECTIONS" \
+        "psql -U postgres -c 'ALTER SYSTEM SET max_connections = $PG_MIN_CONNECTIONS', then restart PostgreSQL" || return 0
+    [[ -n $version ]] || die "cannot restart PostgreSQL to raise max_connections: not a Debian cluster"
+    say "raising PostgreSQL max_connections from $current to $PG_MIN_CONNECTIONS (restart)"
+    psql -h 127.0.0.1 -U postgres -d postgres -w -Atqc "ALTER SYSTEM SET max_connections = $PG_MIN_CONNECTIONS" >/dev/null
+    pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+    wait_until 30 postgres_trusts_tcp || die "PostgreSQL did not come back after raising max_connections"
 }
 
 # --- Redis -----------------------------------------------------------------------------------

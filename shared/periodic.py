@@ -3,8 +3,10 @@ round clock, the selfie purge): one step per interval, with jitter so the proces
 province started together do not all act at the same instant, a failed step logged and retried
 at the next one, and a clean stop.
 
-The service has no stop hook: its broker connection is closed at shutdown, just before the
-database goes away, so a task also stops by itself once that connection is closed.
+A started task registers itself with its service, which stops it at shutdown (after the
+consumers, before the relay's last flush and the connections close): the step under way may
+finish within the shutdown's bound, and is cancelled past it — its transaction then rolls back
+and the next process redoes it. A task whose service's broker connection has closed stops too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from shared.service import ServiceContext
 log = logging.getLogger(__name__)
 
 JITTER = 0.1  # of the interval
-STOP_POLL_SECONDS = 1.0
+CONNECTION_POLL_SECONDS = 1.0
 
 
 class PeriodicTask:
@@ -33,25 +35,41 @@ class PeriodicTask:
         self.interval = interval
         self.steps_done = 0  # for operators and tests
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._registered = False
 
     async def step(self) -> None:
         raise NotImplementedError
 
     def start(self) -> None:
+        self._stopping = asyncio.Event()
         self._task = asyncio.create_task(self.run_forever(), name=self.name)
+        if not self._registered:
+            self.ctx.at_shutdown(self.stop)
+            self._registered = True
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop after the step under way, waiting at most ``grace`` seconds for it; then cancel.
+        The default (no grace) is an abrupt stop, as a crash would leave things."""
+        task = self._task
+        if task is None or task.done():
+            return
+        self._stopping.set()
+        if grace > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    await asyncio.shield(task)
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     def _service_stopped(self) -> bool:
-        return self.ctx.amqp.is_closed
+        return self._stopping.is_set() or self.ctx.amqp.is_closed
 
     async def run_forever(self) -> None:
         while not self._service_stopped():
@@ -62,12 +80,17 @@ class PeriodicTask:
                 raise
             except Exception:
                 log.exception("%s: a step failed; trying again at the next one", self.name)
+            if self._service_stopped():
+                return
             await self._pause()
 
     async def _pause(self) -> None:
-        """One interval with jitter, in short slices so a stopped service is noticed soon."""
+        """One interval with jitter, ended at once by a stop, and in short slices so a closed
+        broker connection (a service stopped without stopping its tasks) is noticed soon."""
         remaining = self.interval * (1 + random.uniform(-JITTER, JITTER))
         while remaining > 0 and not self._service_stopped():
-            slice_ = min(remaining, STOP_POLL_SECONDS)
-            await asyncio.sleep(slice_)
+            slice_ = min(remaining, CONNECTION_POLL_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(slice_):
+                    await self._stopping.wait()
             remaining -= slice_

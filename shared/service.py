@@ -5,12 +5,13 @@ migrations and event handlers in a ``ServiceSpec``."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import aio_pika
@@ -37,10 +38,21 @@ from shared.bus.unit_of_work import EventOrigin, UnitOfWork
 from shared.db import create_database_if_missing, make_engine, make_sessionmaker, upgrade_to_head
 from shared.problems import PROBLEM_JSON, install_problem_handlers
 from shared.settings import Settings
-from shared.signing import Signer, TrustStore, key_id_of, load_private_key
+from shared.signing import Signer, TrustStore
 from shared.telemetry import setup_json_logging, setup_tracing
 
 log = logging.getLogger(__name__)
+
+# Shutdown on SIGTERM, every step bounded so a process is gone within ~5 s (a supervisor's
+# patience — Kubernetes', deploy/local/stack.py's — is longer, and nothing here is lost by being
+# cut short: unpublished outbox rows stay, unacked messages are redelivered). In order:
+HTTP_GRACE_SECONDS = 2  # no new connections; requests under way may finish (whole seconds: uvicorn)
+HANDLERS_GRACE_SECONDS = 1.5  # no new messages; handlers and background steps under way may finish
+RELAY_FLUSH_SECONDS = 1.0  # publish what they committed
+CLOSE_SECONDS = 0.5  # each of the broker, Redis and database connections
+
+# Stops a background duty within the seconds it is given.
+ShutdownHook = Callable[[float], Awaitable[None]]
 
 
 @dataclass
@@ -55,9 +67,15 @@ class ServiceContext:
     origin: EventOrigin
     relay: OutboxRelay
     extras: dict[str, Any] = field(default_factory=dict)
+    shutdown_hooks: list[ShutdownHook] = field(default_factory=list)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessionmaker, self.origin)
+
+    def at_shutdown(self, hook: ShutdownHook) -> None:
+        """Have ``hook(grace)`` called at shutdown, with the consumers' stop and before the
+        relay's last flush (``PeriodicTask`` registers itself)."""
+        self.shutdown_hooks.append(hook)
 
 
 @dataclass
@@ -94,8 +112,7 @@ def _instrument_engine(engine: AsyncEngine) -> None:
 def _signer(settings: Settings) -> Signer | None:
     if settings.signing_key_file is None or not settings.signing_key_file.exists():
         return None
-    key = load_private_key(settings.signing_key_file)
-    return Signer(settings.province, settings.signing_key_id or key_id_of(settings.province, key), key)
+    return Signer.from_key_file(settings.province, settings.signing_key_file, settings.signing_key_id)
 
 
 @asynccontextmanager
@@ -118,7 +135,8 @@ async def _running(app: FastAPI, spec: ServiceSpec, settings: Settings) -> Async
     app.state.jwt_verifier = JwksVerifier(f"{settings.identity_url}/.well-known/jwks.json", settings.province)
     if spec.on_start is not None:
         await spec.on_start(ctx)
-    relay_task = asyncio.create_task(relay.run_forever(), name=f"{spec.name}-outbox-relay")
+    relay.start(name=f"{spec.name}-outbox-relay")
+    consumers: list[EventConsumer] = []
     if spec.subscriptions is not None:
         consumer_channel = await amqp.channel()
         await consumer_channel.set_qos(prefetch_count=settings.prefetch)
@@ -127,7 +145,11 @@ async def _running(app: FastAPI, spec: ServiceSpec, settings: Settings) -> Async
             (local_queue, spec.subscriptions.local, None)
         ]
         if spec.subscriptions.partner:
-            trust = TrustStore.from_file(settings.trust_file)
+            trust = (
+                TrustStore.from_registry(settings.partners_file)
+                if settings.partners_file is not None
+                else TrustStore.from_file(settings.trust_file)
+            )
             queues.append((partner_queue, spec.subscriptions.partner, trust))
         for queue_name, handlers, trust_store in queues:
             if handlers:
@@ -140,16 +162,35 @@ async def _running(app: FastAPI, spec: ServiceSpec, settings: Settings) -> Async
                     trust=trust_store,
                 )
                 await consumer.start(consumer_channel)
+                consumers.append(consumer)
     log.info("%s for province %s is ready on port %s", spec.name, settings.province, settings.http_port)
     try:
         yield
     finally:
-        relay_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await relay_task
-        await amqp.close()
-        await redis_client.aclose()
-        await engine.dispose()
+        await _shut_down(ctx, consumers)
+
+
+async def _shut_down(ctx: ServiceContext, consumers: list[EventConsumer]) -> None:
+    """After uvicorn has stopped taking requests: consumers and background duties finish what
+    they are doing, the relay publishes what they committed, then the connections close."""
+    log.info("%s: shutting down", ctx.settings.service)
+    stops: list[Awaitable[None]] = [c.stop(HANDLERS_GRACE_SECONDS) for c in consumers]
+    stops += [hook(HANDLERS_GRACE_SECONDS) for hook in ctx.shutdown_hooks]
+    for outcome in await asyncio.gather(*stops, return_exceptions=True):
+        if isinstance(outcome, Exception):
+            log.warning("shutdown: a consumer or background task failed to stop", exc_info=outcome)
+    await ctx.relay.stop(RELAY_FLUSH_SECONDS)
+    for what, close in (
+        ("broker connection", ctx.amqp.close),
+        ("redis", ctx.redis.aclose),
+        ("database pool", ctx.engine.dispose),
+    ):
+        try:
+            async with asyncio.timeout(CLOSE_SECONDS):
+                await close()
+        except Exception:  # a timeout included: the process is ending, the server drops it
+            log.warning("shutdown: closing the %s failed", what, exc_info=True)
+    log.info("%s: shut down", ctx.settings.service)
 
 
 def _health_router() -> APIRouter:
@@ -255,10 +296,19 @@ def main(spec: ServiceSpec) -> None:
     setup_tracing(spec.name, settings.province, settings.trace_dir, otlp_endpoint=settings.otlp_endpoint)
     AioPikaInstrumentor().instrument()
     RedisInstrumentor().instrument()
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal again with the
+    # handler found at start; this one makes that (and a SIGTERM before uvicorn has started)
+    # a normal exit, status 0, not a death by signal that supervisors report as a failure.
+    signal.signal(signal.SIGTERM, _exit_normally)
     uvicorn.run(
         create_app(spec, settings),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
         access_log=False,
+        timeout_graceful_shutdown=HTTP_GRACE_SECONDS,
     )
+
+
+def _exit_normally(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)

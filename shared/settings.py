@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.partner_registry import read_registry
+
 
 class Settings(BaseSettings):
     """One service process of one province."""
@@ -23,12 +25,20 @@ class Settings(BaseSettings):
     identity_url: str = Field("http://127.0.0.1:8101", description="where the JWKS is published")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
-    partners: list[str] = Field(default_factory=list, description='partner province codes, e.g. ["37"]')
+    partners: list[str] = Field(
+        default_factory=list,
+        description='partner province codes, e.g. ["37"]; taken from partners_file when that is set',
+    )
+    partners_file: Path | None = Field(
+        None, description="partner registry JSON: codes, names, broker URIs, keys with validity windows"
+    )
     signing_key_file: Path | None = Field(None, description="Ed25519 PEM that signs inter-province events")
     signing_key_id: str | None = Field(
         None, description="key id named in signatures; default: derived from the key (<province>-<sha8>)"
     )
-    trust_file: Path | None = Field(None, description="JSON: key id -> {province, alg, public_key}")
+    trust_file: Path | None = Field(
+        None, description="older form, used only without partners_file: key id -> {province, alg, public_key}"
+    )
     jwt_key_file: Path | None = Field(None, description="identity only: Ed25519 PEM that signs JWTs")
     access_token_minutes: int = 15
     trace_dir: Path = Path("var/traces")
@@ -76,6 +86,15 @@ class Settings(BaseSettings):
     round_closing_lead_minutes: int = Field(120, ge=0, le=10080, description="checkin: closing notice lead")
     round_settle_minutes: int = Field(30, ge=0, le=1440, description="checkin: closing waits for faces")
 
+    # Transfer (issue 7): how often overdue review steps are flagged and late cases expired, and
+    # how many working days past its due date a step may stay undecided before the case expires.
+    transfer_sweep_seconds: float = Field(
+        300.0, gt=0, le=86400, description="transfer: how often overdue steps are flagged and expired"
+    )
+    transfer_expiry_workdays: int = Field(
+        10, ge=0, le=250, description="transfer: working days past due before a case expires (0: never)"
+    )
+
     @model_validator(mode="after")
     def _service_token_from_file(self) -> Settings:
         if self.service_token is None and self.service_token_file is not None:
@@ -83,6 +102,16 @@ class Settings(BaseSettings):
             if len(token) < 16:
                 raise ValueError("the service token file holds fewer than 16 characters")
             self.service_token = token
+        return self
+
+    @model_validator(mode="after")
+    def _partners_from_registry(self) -> Settings:
+        # The registry is the one list of partners: XUEJI_PARTNERS beside it would be a second
+        # place to forget a province in.
+        if self.partners_file is not None:
+            if not self.partners_file.exists():
+                raise ValueError(f"XUEJI_PARTNERS_FILE {self.partners_file} does not exist")
+            self.partners = read_registry(self.partners_file).codes
         return self
 
     @property

@@ -24,6 +24,7 @@ from deploy.local.shovels import ShovelSpec, shovel_name
 from services.identity.faces.templates import load_or_create_key_file
 from shared.bus.consumer import declare_service_queues
 from shared.bus.topology import declare_exchanges, declare_partner_queue
+from shared.partner_registry import read_registry
 
 
 def _api(management_url: str, user: str, password: str) -> httpx.Client:
@@ -57,7 +58,12 @@ def provision_compose() -> None:
     user = os.environ.get("XUEJI_RABBITMQ_USER", "xueji")
     password = os.environ["XUEJI_RABBITMQ_PASSWORD"]
     deployment = Deployment(
-        name="compose", root=keys_dir, keys_root=keys_dir, vhost_template="xueji_{province}"
+        name="compose",
+        root=keys_dir,
+        keys_root=keys_dir,
+        vhost_template="xueji_{province}",
+        # Shovels run inside the broker's own container: credentials needed, there is no guest.
+        broker_uri_template=f"amqp://{quote(user)}:{quote(password)}@localhost:5672/{{vhost}}",
     )
     deployment.home.mkdir(parents=True, exist_ok=True)
     ensure_keys(deployment)
@@ -75,15 +81,13 @@ def provision_compose() -> None:
         ).raise_for_status()
         asyncio.run(_declare(amqp_url, deployment, province))
     for province in deployment.provinces:
-        for partner in deployment.partners(province):
-            # Inside the broker's own container: credentials needed, there is no guest.
-            destination = f"amqp://{quote(user)}:{quote(password)}@localhost:5672/{deployment.vhost(partner)}"
-            definition = ShovelSpec(deployment.vhost(province), partner, destination).definition()
-            definition["src-uri"] = (
-                f"amqp://{quote(user)}:{quote(password)}@localhost:5672/{deployment.vhost(province)}"
-            )
+        # Each shovel delivers where the province's partner registry says.
+        for partner in read_registry(deployment.partners_file(province)).partners:
+            definition = ShovelSpec(deployment.vhost(province), partner.code, partner.broker_uri).definition()
+            definition["src-uri"] = deployment.broker_uri(province)
+            vhost = quote(deployment.vhost(province), safe="")
             api.put(
-                f"/parameters/shovel/{quote(deployment.vhost(province), safe='')}/{shovel_name(partner)}",
+                f"/parameters/shovel/{vhost}/{shovel_name(partner.code)}",
                 json={"value": definition},
             ).raise_for_status()
     provinces = ", ".join(deployment.provinces)

@@ -6,7 +6,6 @@ its own databases and its own five processes (DESIGN.md "Shape").
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,9 @@ class Deployment:
     ports: dict[str, dict[str, int]] = field(default_factory=dict)  # province -> service -> port
     keys_root: Path | None = None  # docker compose keeps keys in a volume: /keys/<province>/
     vhost_template: str = "xueji_{name}_{province}"
+    # Where a shovel running inside the broker delivers to a partner's virtual host; written
+    # into each province's partner registry (docker compose adds its broker user).
+    broker_uri_template: str = "amqp:///{vhost}"
 
     @property
     def home(self) -> Path:
@@ -58,6 +60,13 @@ class Deployment:
     def partners(self, province: str) -> list[str]:
         return [p for p in self.provinces if p != province]
 
+    def partners_file(self, province: str) -> Path:
+        """The province's partner registry (shared/partner_registry.py)."""
+        return self.keys_dir(province) / "partners.json"
+
+    def broker_uri(self, province: str) -> str:
+        return self.broker_uri_template.format(vhost=self.vhost(province))
+
     def endpoints(self) -> dict[str, dict[str, str]]:
         return {p: {s: self.base_url(p, s) for s in SERVICES} for p in self.provinces}
 
@@ -73,9 +82,8 @@ class Deployment:
             "XUEJI_IDENTITY_URL": self.base_url(province, "identity"),
             "XUEJI_HTTP_HOST": "127.0.0.1",
             "XUEJI_HTTP_PORT": str(self.port(province, service)),
-            "XUEJI_PARTNERS": json.dumps(self.partners(province)),
+            "XUEJI_PARTNERS_FILE": str(self.partners_file(province).resolve()),
             "XUEJI_SIGNING_KEY_FILE": str((keys / "signing.pem").resolve()),
-            "XUEJI_TRUST_FILE": str((keys / "trust.json").resolve()),
             "XUEJI_TRACE_DIR": str(self.trace_dir.resolve()),
         }
         token_file = keys / "service.token"
@@ -98,5 +106,5 @@ class Deployment:
 
 
 def demo_ports(provinces: tuple[str, ...] = ("41", "37")) -> dict[str, dict[str, int]]:
-    """Fixed, memorable ports for the demo: 41 → 8101–8105, 37 → 8201–8205."""
+    """Fixed, memorable ports for the demo: 41 → 8101–8105, 37 → 8201–8205, a third → 8301–…"""
     return {p: {s: 8100 + 100 * i + j + 1 for j, s in enumerate(SERVICES)} for i, p in enumerate(provinces)}

@@ -1,5 +1,5 @@
-"""Everything a local deployment needs before its processes start: keys, trust files, seed
-files with passwords, virtual hosts, exchanges and queues, and the inter-province shovels.
+"""Everything a local deployment needs before its processes start: keys, partner registries,
+seed files with passwords, virtual hosts, exchanges and queues, and the inter-province shovels.
 
 Idempotent: running it again keeps existing keys and passwords.
 """
@@ -18,11 +18,13 @@ from typing import Any
 import aio_pika
 
 from deploy.local.layout import AMQP_SERVER, SERVICES, Deployment
+from deploy.local.partners import ensure_partner_registries
 from deploy.local.shovels import ShovelSpec, heal_shovel, remove_shovel
 from shared.bus.consumer import declare_service_queues
 from shared.bus.topology import declare_exchanges, declare_partner_queue
+from shared.partner_registry import read_registry
 from shared.service import ServiceSpec
-from shared.signing import generate_private_key_file, key_id_of, load_private_key, public_key_b64
+from shared.signing import generate_private_key_file, key_id_of, load_private_key
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
 
@@ -52,16 +54,7 @@ def ensure_keys(deployment: Deployment) -> None:
             if not (keys / name).exists():
                 generate_private_key_file(keys / name)
         (keys / "signing.kid").write_text(key_id_of(province, load_private_key(keys / "signing.pem")))
-    for province in deployment.provinces:
-        trust: dict[str, dict[str, str]] = {}
-        for partner in deployment.partners(province):
-            pem = deployment.keys_dir(partner) / "signing.pem"
-            trust[key_id_of(partner, load_private_key(pem))] = {
-                "province": partner,
-                "alg": "Ed25519",
-                "public_key": public_key_b64(load_private_key(pem)),
-            }
-        (deployment.keys_dir(province) / "trust.json").write_text(json.dumps(trust, indent=1))
+    ensure_partner_registries(deployment)
 
 
 def ensure_seed_files(deployment: Deployment) -> list[dict[str, str]]:
@@ -119,17 +112,18 @@ async def declare_topologies(deployment: Deployment) -> None:
 
 
 def ensure_shovels(deployment: Deployment) -> dict[str, str]:
-    """Create missing shovels and repair wedged ones; returns what was done per shovel."""
+    """Create missing shovels and repair wedged ones; returns what was done per shovel. Each
+    shovel delivers where the province's partner registry says (``broker_uri``)."""
     outcomes: dict[str, str] = {}
     for province in deployment.provinces:
-        for partner in deployment.partners(province):
+        for partner in read_registry(deployment.partners_file(province)).partners:
             spec = ShovelSpec(
                 source_vhost=deployment.vhost(province),
-                partner=partner,
-                destination_uri=f"amqp:///{deployment.vhost(partner)}",
+                partner=partner.code,
+                destination_uri=partner.broker_uri,
             )
-            outcomes[f"{province}->{partner}"] = heal_shovel(
-                spec, f"{AMQP_SERVER}/{deployment.vhost(partner)}"
+            outcomes[f"{province}->{partner.code}"] = heal_shovel(
+                spec, f"{AMQP_SERVER}/{deployment.vhost(partner.code)}"
             )
     return outcomes
 

@@ -30,6 +30,11 @@ def _pid_file(deployment: Deployment, province: str, service: str) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    # A process this one started (``up`` then ``down`` in one test session) stays a zombie,
+    # which signal 0 still finds, until it is reaped.
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

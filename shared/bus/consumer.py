@@ -41,6 +41,7 @@ DEAD_REASON_HEADER = "x-xueji-dead-reason"
 DEAD_CONSUMER_HEADER = "x-xueji-dead-consumer"
 DEAD_ATTEMPTS_HEADER = "x-xueji-dead-attempts"
 DEAD_AT_HEADER = "x-xueji-dead-at"
+CANCELLED_HANDLER_SECONDS = 0.5
 
 P = TypeVar("P", bound=EventPayload)
 Handler = Callable[[Any, EventEnvelope, UnitOfWork], Awaitable[None]]
@@ -106,6 +107,9 @@ class EventConsumer:
         self._delivery_limit = delivery_limit
         self._trust = trust  # set for partner queues: every message must carry a valid signature
         self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._in_flight: set[asyncio.Task[Any]] = set()
 
     async def start(self, channel: AbstractChannel) -> None:
         self._channel = channel
@@ -118,7 +122,46 @@ class EventConsumer:
         )
         # A callback consumer, not ``queue.iterator()``: only callbacks continue the producer's
         # trace under the aio-pika instrumentation (STACK.md).
-        await queue.consume(self.on_message)
+        self._queue = queue
+        self._consumer_tag = await queue.consume(self._on_message_tracked)
+
+    async def stop(self, grace: float) -> None:
+        """Take no more messages, and give the ones being handled ``grace`` seconds to finish.
+        One still running after that is cancelled: its unit of work rolls back and, never
+        acked, the message is redelivered once the channel closes."""
+        try:
+            async with asyncio.timeout(grace):
+                if self._queue is not None and self._consumer_tag is not None:
+                    await self._queue.cancel(self._consumer_tag)
+                if self._in_flight:
+                    await asyncio.wait(list(self._in_flight))
+        except TimeoutError:
+            log.warning(
+                "%s: %d message(s) still being handled at stop", self.queue_name, len(self._in_flight)
+            )
+        except Exception:
+            # The channel is already gone: nothing more arrives, nothing left can be acked.
+            log.warning("%s: cancelling the consumer failed", self.queue_name, exc_info=True)
+        finally:
+            self._consumer_tag = None
+            unfinished = list(self._in_flight)
+            for task in unfinished:
+                task.cancel()
+            if unfinished:
+                # Long enough for their transactions to roll back before the pool is closed.
+                await asyncio.wait(unfinished, timeout=CANCELLED_HANDLER_SECONDS)
+
+    async def _on_message_tracked(self, message: AbstractIncomingMessage) -> None:
+        # aio-pika runs each delivery in a task of its own; the set lets ``stop`` wait for them.
+        task = asyncio.current_task()
+        if task is None:
+            await self.on_message(message)
+            return
+        self._in_flight.add(task)
+        try:
+            await self.on_message(message)
+        finally:
+            self._in_flight.discard(task)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         event_type = message.type or "unknown"

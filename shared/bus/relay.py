@@ -72,13 +72,43 @@ class OutboxRelay:
         self._floor: datetime | None = None  # rounds look at created_at >= this
         self._full_scan_seconds = full_scan_seconds
         self._full_scan_due = 0.0  # monotonic
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, name: str = "outbox-relay") -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self.run_forever(), name=name)
+
+    async def stop(self, grace: float) -> None:
+        """End the loop after its round, then one last flush of what the last handlers and
+        requests committed, all within ``grace`` seconds. Whatever is left stays in the outbox
+        for the next process: a cancelled round rolls back, and a row the broker confirmed but
+        that was not marked goes out again (the inbox absorbs the repeat)."""
+        self._stopping = True
+        self._wakeup.set()
+        task = self._task
+        try:
+            async with asyncio.timeout(grace):
+                if task is not None:
+                    await asyncio.shield(task)
+                while await self.publish_pending() >= self._batch:
+                    pass
+        except TimeoutError:
+            log.warning("outbox relay: not flushed within %.1f s; the rest leaves after restart", grace)
+        except Exception:
+            log.warning("outbox relay: last flush failed; the rest leaves after restart", exc_info=True)
+        finally:
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def wake(self) -> None:
         """Called after a local commit that wrote events, so they leave without waiting a poll."""
         self._wakeup.set()
 
     async def run_forever(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 published = await self.publish_pending()
             except asyncio.CancelledError:
@@ -86,9 +116,10 @@ class OutboxRelay:
             except Exception:
                 # Broker or database unavailable: the rows stay unpublished; try again shortly.
                 log.warning("outbox relay: publishing failed, will retry", exc_info=True)
-                await asyncio.sleep(RETRY_SECONDS)
+                if not self._stopping:
+                    await asyncio.sleep(RETRY_SECONDS)
                 continue
-            if published < self._batch:
+            if published < self._batch and not self._stopping:
                 self._wakeup.clear()
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
                 # arrives as the event is set, and the service's shutdown then waits forever.

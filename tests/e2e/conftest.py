@@ -14,6 +14,10 @@ from deploy.local.scenario import Scenario
 from deploy.local.stack import down, up
 from shared.testing import free_port
 
+# Three provinces, so every partner link is one of several (DESIGN.md "Across provinces"): the
+# walking skeleton runs between 41 and 37 while 44 is a partner of both.
+PROVINCES = ("41", "37", "44")
+
 
 @dataclass
 class RunningProvinces:
@@ -25,12 +29,13 @@ class RunningProvinces:
 
 @pytest.fixture(scope="package")
 def provinces() -> Iterator[RunningProvinces]:
-    """Both provinces' ten processes, in their own vhosts and databases, with the walking
+    """Three provinces' fifteen processes, in their own vhosts and databases, with the walking
     skeleton already run once; everything is removed afterwards."""
     deployment = Deployment(
         name=f"t{uuid.uuid4().hex[:8]}",
         root=Path("var/test"),
-        ports={p: {s: free_port() for s in SERVICES} for p in ("41", "37")},
+        provinces=PROVINCES,
+        ports={p: {s: free_port() for s in SERVICES} for p in PROVINCES},
     )
     try:
         accounts = up(deployment)
