@@ -2,7 +2,8 @@
 export of personal data needs the approval of a second user of the same school or bureau, and
 the file is handed over once, to the requester, within a time limit.
 
-The rule every service's exports follow (enrollment's student lists, check-in's lists).
+The rule every service's exports follow (enrollment's student lists, check-in's lists, transfer's
+跨省转学查询 list); the request → approve → download flow around it is shared/dual_post_exports.py.
 """
 
 from __future__ import annotations

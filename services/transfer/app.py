@@ -11,6 +11,7 @@ from pathlib import Path
 
 from services.transfer.api import ROUTERS
 from services.transfer.handlers import subscriptions
+from services.transfer.overdue import start_deadlines
 from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -19,4 +20,6 @@ SPEC = ServiceSpec(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=ROUTERS,
     subscriptions=subscriptions,
+    # The working-day calendar, and the sweeper that flags late steps and expires late cases.
+    on_start=start_deadlines,
 )

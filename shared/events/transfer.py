@@ -11,6 +11,8 @@ target) and ``transfer.transfer.approved`` (enrollment moves the record).
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.common import Lineage, StudentSummary
@@ -155,3 +157,18 @@ class TransferApproved(EventPayload):
     to_province: str
     destination: Lineage
     destination_class_id: str | None
+
+
+class TransferStepOverdue(EventPayload):
+    """Local: a review step of a case this province holds passed its 10 working days (seed 004
+    art. 12); flagged once per case and level to the office above the late one, for notification.
+    ``superior_org`` is None when that office is the ministry."""
+
+    event_type = "transfer.step.overdue"
+
+    transfer_id: str
+    kind: str
+    level: str
+    due_on: date
+    superior_level: str
+    superior_org: str | None = None

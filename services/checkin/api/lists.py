@@ -5,14 +5,12 @@ jurisdiction; and their xlsx export under dual post (双岗)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.checkin import exports
@@ -29,12 +27,18 @@ from services.checkin.round_lists import (
     incomplete_query,
     ordered,
 )
-from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role, require_role
-from shared.dual_post import DOWNLOAD_WINDOW, Account, ExportState, export_state, may_approve_export
+from shared.auth import CurrentPrincipal, Principal, Role, require_role
+from shared.dual_post_exports import (
+    DualPostExports,
+    ExportFile,
+    ExportStep,
+    ExportView,
+    ListNoun,
+    NewExport,
+)
 from shared.idnumber import mask_student_number
-from shared.problems import Problem, conflict, field_problem, forbidden, not_found
+from shared.problems import field_problem, not_found
 from shared.service import Context, ServiceContext
-from shared.xlsx import XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/api/v1", tags=["lists"])
 EXPORTERS = (Role.SCHOOL_REGISTRAR, Role.SCHOOL_LEADER, Role.COUNTY, Role.CITY, Role.PROVINCE)
@@ -181,22 +185,9 @@ class ExportCommand(BaseModel):
     reason: str = Field(min_length=2, max_length=200, description="why the list is exported")
 
 
-class ExportView(BaseModel):
-    id: UUID
+class ListExportView(ExportView):
     kind: ListKind
     round_id: UUID
-    state: ExportState
-    filters: dict[str, Any]
-    reason: str
-    count_at_request: int
-    requested_by: str
-    requester_name: str
-    org: str
-    requested_at: datetime
-    approved_by: str | None
-    approved_at: datetime | None
-    downloaded_at: datetime | None
-    download_until: datetime | None
 
 
 def _filters_of(kind: str, raw: dict[str, Any]) -> StudentFilters:
@@ -215,214 +206,73 @@ def _list_query(kind: str, principal: Principal, round_row: Round, filters: Stud
     return incomplete_query(principal, round_row, filters)
 
 
-def _export_view(row: ExportRequest) -> ExportView:
-    return ExportView(
-        id=row.id,
-        kind=row.kind,
-        round_id=row.round_id,
-        state=export_state(
-            approved_at=row.approved_at, downloaded_at=row.downloaded_at, now=datetime.now(UTC)
-        ),
-        filters=row.filters,
-        reason=row.reason,
-        count_at_request=row.count_at_request,
-        requested_by=row.requested_by,
-        requester_name=row.requester_name,
-        org=row.org,
-        requested_at=row.requested_at,
-        approved_by=row.approved_by,
-        approved_at=row.approved_at,
-        downloaded_at=row.downloaded_at,
-        download_until=row.approved_at + DOWNLOAD_WINDOW if row.approved_at else None,
-    )
-
-
-def _account(principal: Principal) -> Account:
-    return Account(principal.account_id, principal.org, principal.province, principal.role in SCHOOL_ROLES)
-
-
-@router.post(
-    "/exports",
-    status_code=201,
-    summary="Ask for an xlsx of a round's completed or incomplete list (双岗: a second user approves)",
-    responses=_RESPONSES,
-)
-async def request_export(body: ExportCommand, principal: CurrentPrincipal, ctx: Context) -> ExportView:
-    require_role(principal, *EXPORTERS)
+async def _asked_export(body: ExportCommand) -> NewExport:
     filters = _filters_of(body.kind, body.filters)
-    async with ctx.uow() as uow:
-        round_row = await round_of(uow.session, body.round_id)
-        count = await uow.session.scalar(counted(_list_query(body.kind, principal, round_row, filters))) or 0
-        if count > MAX_EXPORT_ROWS:
-            raise field_problem(
-                "filters",
-                f"the list has {count} students, more than {MAX_EXPORT_ROWS} for one workbook: "
-                "narrow the filter",
-                f"符合条件的学生 {count} 人，超过单个文件上限 {MAX_EXPORT_ROWS} 人，请缩小查询范围",
-            )
-        row = ExportRequest(
-            kind=body.kind,
-            round_id=round_row.id,
-            filters=filters.model_dump(mode="json", exclude_none=True),
-            reason=body.reason,
-            count_at_request=count,
-            requested_by=principal.account_id,
-            requester_name=principal.username,
-            requester_role=principal.role.value,
-            org=principal.org,
-            province=principal.province,
-            requested_at=datetime.now(UTC),
-        )
-        uow.session.add(row)
-        await uow.session.flush()
-        await exports.audit(
-            uow.session,
-            principal,
-            action="export.requested",
-            subject=f"export:{row.id}",
-            detail={
-                "kind": body.kind,
-                "round_id": str(round_row.id),
-                "filters": row.filters,
-                "reason": body.reason,
-                "count": count,
-            },
-        )
-        await uow.commit()
-    return _export_view(row)
-
-
-async def _export_of_my_org(session: AsyncSession, export_id: UUID, principal: Principal) -> ExportRequest:
-    row = await session.get(ExportRequest, export_id)
-    if row is None or (row.org, row.province) != (principal.org, principal.province):
-        raise not_found(f"export {export_id}")
-    return row
-
-
-@router.get("/exports", summary="Export requests of the caller's school or bureau", responses=_RESPONSES)
-async def list_exports(principal: CurrentPrincipal, ctx: Context) -> list[ExportView]:
-    require_role(principal, *EXPORTERS)
-    async with ctx.sessionmaker() as session:
-        rows = await session.scalars(
-            select(ExportRequest)
-            .where(ExportRequest.org == principal.org, ExportRequest.province == principal.province)
-            .order_by(ExportRequest.requested_at.desc())
-            .limit(200)
-        )
-        return [_export_view(row) for row in rows]
-
-
-@router.get("/exports/{export_id}", summary="One export request", responses=_RESPONSES)
-async def get_export(export_id: UUID, principal: CurrentPrincipal, ctx: Context) -> ExportView:
-    require_role(principal, *EXPORTERS)
-    async with ctx.sessionmaker() as session:
-        return _export_view(await _export_of_my_org(session, export_id, principal))
-
-
-@router.post(
-    "/exports/{export_id}/approval",
-    summary="A second user of the same school or bureau approves the export",
-    responses=_RESPONSES,
-)
-async def approve_export(export_id: UUID, principal: CurrentPrincipal, ctx: Context) -> ExportView:
-    require_role(principal, *EXPORTERS)
-    async with ctx.uow() as uow:
-        requested = await _export_of_my_org(uow.session, export_id, principal)
-        refusal = may_approve_export(
-            Account(
-                requested.requested_by,
-                requested.org,
-                requested.province,
-                Role(requested.requester_role) in SCHOOL_ROLES,
-            ),
-            _account(principal),
-        )
-        if refusal is not None:
-            raise Problem(
-                403,
-                "Forbidden",
-                title_zh="须由同单位的另一名用户审批（双岗）",
-                slug="dual-post",
-                detail=refusal,
-            )
-        # Only a pending request moves; a concurrent second approval finds nothing to update.
-        approved = await uow.session.scalar(
-            update(ExportRequest)
-            .where(ExportRequest.id == export_id, ExportRequest.approved_at.is_(None))
-            .values(approved_by=principal.account_id, approved_at=datetime.now(UTC))
-            .returning(ExportRequest)
-            .execution_options(populate_existing=True)
-        )
-        if approved is None:
-            raise conflict("the export is already approved", slug="export-state")
-        await exports.audit(
-            uow.session,
-            principal,
-            action="export.approved",
-            subject=f"export:{export_id}",
-            detail={"requested_by": requested.requested_by, "kind": requested.kind},
-        )
-        await uow.commit()
-    return _export_view(approved)
-
-
-@router.get(
-    "/exports/{export_id}/download",
-    summary="The requester downloads the approved workbook, once, within 24 hours",
-    response_class=Response,
-    responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}, **_RESPONSES},
-)
-async def download_export(export_id: UUID, principal: CurrentPrincipal, ctx: Context) -> Response:
-    require_role(principal, *EXPORTERS)
-    now = datetime.now(UTC)
-    async with ctx.uow() as uow:
-        requested = await _export_of_my_org(uow.session, export_id, principal)
-        if requested.requested_by != principal.account_id:
-            raise forbidden("only the user who requested the export may download it")
-        state = export_state(
-            approved_at=requested.approved_at, downloaded_at=requested.downloaded_at, now=now
-        )
-        if state is not ExportState.APPROVED:
-            raise conflict(
-                f"the export is {state.value}: it can be downloaded once, after approval, within 24 hours",
-                slug="export-state",
-            )
-        # Claim the single download first: two concurrent downloads cannot both get the file.
-        claimed = await uow.session.scalar(
-            update(ExportRequest)
-            .where(ExportRequest.id == export_id, ExportRequest.downloaded_at.is_(None))
-            .values(downloaded_at=now)
-            .returning(ExportRequest.id)
-        )
-        if claimed is None:
-            raise conflict("the export was already downloaded", slug="export-state")
-        round_row = await round_of(uow.session, requested.round_id)
-        filters = _filters_of(requested.kind, requested.filters)
-        rows = (
-            await uow.session.execute(ordered(_list_query(requested.kind, principal, round_row, filters)))
-        ).all()
-        title = exports.heading(
-            round_row,
-            exports.LIST_TITLES[requested.kind],
-            filters.describe(),
-            len(rows),
-            f"{requested.requester_name}（批准人 {requested.approved_by}）",
-            now,
-        )
-        build = (
-            exports.completed_workbook if requested.kind == "completed_list" else exports.incomplete_workbook
-        )
-        content = await asyncio.to_thread(build, title, rows)
-        await exports.audit(
-            uow.session,
-            principal,
-            action="export.downloaded",
-            subject=f"export:{export_id}",
-            detail={"kind": requested.kind, "round_id": str(round_row.id), "count": len(rows)},
-        )
-        await uow.commit()
-    return Response(
-        content,
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{requested.kind}-{export_id}.xlsx"'},
+    return NewExport(
+        filters=filters.model_dump(mode="json", exclude_none=True),
+        reason=body.reason,
+        columns={"kind": body.kind, "round_id": body.round_id},
     )
+
+
+async def _count_list(session: AsyncSession, principal: Principal, asked: NewExport) -> int:
+    kind = asked.columns["kind"]
+    round_row = await round_of(session, asked.columns["round_id"])
+    filters = _filters_of(kind, asked.filters)
+    return await session.scalar(counted(_list_query(kind, principal, round_row, filters))) or 0
+
+
+async def _build_list(
+    session: AsyncSession, principal: Principal, requested: ExportRequest, now: datetime
+) -> ExportFile:
+    round_row = await round_of(session, requested.round_id)
+    filters = _filters_of(requested.kind, requested.filters)
+    rows = (await session.execute(ordered(_list_query(requested.kind, principal, round_row, filters)))).all()
+    title = exports.heading(
+        round_row,
+        exports.LIST_TITLES[requested.kind],
+        filters.describe(),
+        len(rows),
+        f"{requested.requester_name}（批准人 {requested.approved_by}）",
+        now,
+    )
+    build = exports.completed_workbook if requested.kind == "completed_list" else exports.incomplete_workbook
+    content = await asyncio.to_thread(build, title, rows)
+    return ExportFile(content, f"{requested.kind}-{requested.id}.xlsx", len(rows))
+
+
+async def _audit_export(session: AsyncSession, principal: Principal, step: ExportStep) -> None:
+    requested: ExportRequest = step.request
+    if step.action == "export.requested":
+        detail: dict[str, Any] = {
+            "kind": requested.kind,
+            "round_id": str(requested.round_id),
+            "filters": requested.filters,
+            "reason": requested.reason,
+            "count": step.rows,
+        }
+    elif step.action == "export.approved":
+        detail = {"requested_by": requested.requested_by, "kind": requested.kind}
+    else:
+        detail = {"kind": requested.kind, "round_id": str(requested.round_id), "count": step.rows}
+    await exports.audit(
+        session, principal, action=step.action, subject=f"export:{requested.id}", detail=detail
+    )
+
+
+list_exports = DualPostExports(
+    model=ExportRequest,
+    prefix="/exports",  # under this module's /api/v1
+    tag="lists",
+    asked=_asked_export,
+    count=_count_list,
+    build=_build_list,
+    audit=_audit_export,
+    noun=ListNoun("students", "学生", "人"),
+    max_rows=MAX_EXPORT_ROWS,
+    roles=EXPORTERS,
+    parse_id=UUID,
+    view_type=ListExportView,
+    view_extra=lambda row: {"kind": row.kind, "round_id": row.round_id},
+)
+router.include_router(list_exports.router())

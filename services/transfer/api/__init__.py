@@ -3,13 +3,24 @@
 
 from __future__ import annotations
 
-from services.transfer.api import applications, chains, evidence, lookups, queries, reviews
+from services.transfer.api import (
+    applications,
+    chains,
+    evidence,
+    exports,
+    lookups,
+    overdue,
+    queries,
+    reviews,
+)
 
 ROUTERS = [
     applications.router,
     queries.router,
+    exports.router,
     lookups.router,
     evidence.router,
     chains.router,
+    overdue.router,
     reviews.router,
 ]

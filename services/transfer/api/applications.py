@@ -23,6 +23,7 @@ from services.transfer.domain.kind_rules import KindRules, TransferKind
 from services.transfer.domain.kinds import KINDS, ChainNotAllowed, chain_for
 from services.transfer.domain.review_levels import ReviewLevel
 from services.transfer.models import OPEN_CASE_INDEX, ChainConfig, SchoolView, TransferCase
+from services.transfer.overdue import calendar
 from services.transfer.steps import add_lines, copy_columns, timeline_of
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
@@ -249,7 +250,7 @@ async def apply_for_transfer(body: ApplyBody, principal: CurrentPrincipal, ctx: 
         )
         entries = await timeline_of(uow.session, case.id)
         await uow.commit()
-    return case_view(case, entries)
+    return case_view(case, entries, calendar(ctx))
 
 
 @router.post(
@@ -285,4 +286,4 @@ async def apply_for_batch(body: BatchBody, principal: CurrentPrincipal, ctx: Con
             for student in body.students
         ]
         await uow.commit()
-    return CaseListView(items=[case_summary(case) for case in cases], total=len(cases))
+    return CaseListView(items=[case_summary(case, calendar(ctx)) for case in cases], total=len(cases))

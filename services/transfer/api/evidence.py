@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import String, cast, exists, select
 from uuid6 import uuid7
 
+from services.transfer import audit
 from services.transfer.api.common import PROBLEMS, visible
 from services.transfer.models import Evidence, TimelineEntry, TransferCase
 from shared.auth import CurrentPrincipal
@@ -87,20 +88,31 @@ async def upload_evidence(
 
 @router.get("/transfers/evidence/{evidence_id}", summary="Download an evidence file", responses=PROBLEMS)
 async def download_evidence(evidence_id: UUID, principal: CurrentPrincipal, ctx: Context) -> Response:
-    """The uploader's organisation, and everyone who sees a case whose timeline cites the file."""
+    """The uploader's organisation, and everyone who sees a case whose timeline cites the file.
+    Audit-logged."""
     cited = exists(
         select(TimelineEntry.id)
         .join(TransferCase, TransferCase.id == TimelineEntry.transfer_id)
         .where(visible(principal), cast(TimelineEntry.evidence, String).contains(str(evidence_id)))
     )
-    async with ctx.sessionmaker() as session:
-        row = await session.scalar(
+    async with ctx.uow() as uow:
+        row = await uow.session.scalar(
             select(Evidence).where(
                 Evidence.id == str(evidence_id), (Evidence.uploader_org == principal.org) | cited
             )
         )
-    if row is None:
-        raise not_found(f"evidence {evidence_id}")
+        if row is None:
+            raise not_found(f"evidence {evidence_id}")
+        # Evidence is personal data (a student's handwritten request): who opened it is logged,
+        # in the same transaction, so no file leaves without its entry.
+        await audit.record(
+            uow.session,
+            principal,
+            action="evidence.downloaded",
+            subject=f"evidence:{row.id}",
+            detail={"sha256": row.sha256, "size": row.size},
+        )
+        await uow.commit()
     return Response(
         row.content,
         media_type=row.content_type,

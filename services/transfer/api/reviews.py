@@ -30,6 +30,7 @@ from services.transfer.domain.kinds import KINDS
 from services.transfer.domain.review_levels import ReviewLevel, Side, may_review, roles_for
 from services.transfer.domain.transfer_process import Approve, Cancel, CaseState, Reject, TransitionNotAllowed
 from services.transfer.models import DESTINATION_COLUMNS, ORIGIN_COLUMNS, TransferCase
+from services.transfer.overdue import calendar
 from services.transfer.steps import load, store, timeline_of
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.problems import forbidden
@@ -67,14 +68,14 @@ async def review_queue(principal: CurrentPrincipal, ctx: Context) -> CaseListVie
     )
     async with ctx.sessionmaker() as session:
         rows = await session.scalars(query)
-        return CaseListView(items=[case_summary(case) for case in rows])
+        return CaseListView(items=[case_summary(case, calendar(ctx)) for case in rows])
 
 
 @router.get("/transfers/{transfer_id}", summary="One case with its timeline", responses=PROBLEMS)
 async def get_transfer(transfer_id: UUID, principal: CurrentPrincipal, ctx: Context) -> CaseView:
     async with ctx.sessionmaker() as session:
         case = await visible_case(session, transfer_id, principal)
-        return case_view(case, await timeline_of(session, case.id))
+        return case_view(case, await timeline_of(session, case.id), calendar(ctx))
 
 
 def _pending_review(case: TransferCase, principal: Principal, here: str) -> ReviewLevel:
@@ -130,7 +131,7 @@ async def _decide(
         entries = await timeline_of(uow.session, case.id)
         await uow.commit()
     requested = any(isinstance(effect, SendCancelRequest) for effect in outcome.effects)
-    return case_view(case, entries), requested
+    return case_view(case, entries, calendar(ctx)), requested
 
 
 def _require_applicant(case: TransferCase, principal: Principal, here: str) -> None:

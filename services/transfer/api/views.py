@@ -6,7 +6,7 @@ the scenario in deploy/local."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -16,9 +16,11 @@ from services.transfer.domain.kinds import KINDS
 from services.transfer.domain.review_levels import LEVEL_LABELS, ReviewLevel
 from services.transfer.domain.transfer_process import CaseState, Progress, label
 from services.transfer.models import TimelineEntry, TransferCase
+from services.transfer.overdue import due_on_for
 from shared.events.common import StudentSummary
 from shared.events.transfer import EvidenceRef
 from shared.idnumber import mask_student_number
+from shared.workdays import WorkdayCalendar
 
 
 class StepView(BaseModel):
@@ -72,6 +74,9 @@ class CaseSummaryView(BaseModel):
     origin_checked: bool | None = Field(description="null until the origin's check is back")
     dest_checked: bool | None = Field(description="null until the destination's check is back")
     cancel_requested: bool
+    due_on: date | None = Field(
+        None, description="the pending review's due date: 10 working days (seed 004 art. 12)"
+    )
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
@@ -91,16 +96,20 @@ class CaseListView(BaseModel):
     total: int | None = None
 
 
-_DERIVED = frozenset({"student_number", "kind", "kind_label", "state", "state_label", "pending_level"})
+_DERIVED = frozenset(
+    {"student_number", "kind", "kind_label", "state", "state_label", "pending_level", "due_on"}
+)
 
 
-def case_summary(case: TransferCase) -> CaseSummaryView:
-    return CaseSummaryView(**_summary_fields(case))
+def case_summary(case: TransferCase, calendar: WorkdayCalendar | None = None) -> CaseSummaryView:
+    return CaseSummaryView(**_summary_fields(case, calendar))
 
 
-def case_view(case: TransferCase, entries: list[TimelineEntry]) -> CaseView:
+def case_view(
+    case: TransferCase, entries: list[TimelineEntry], calendar: WorkdayCalendar | None = None
+) -> CaseView:
     return CaseView(
-        **_summary_fields(case),
+        **_summary_fields(case, calendar),
         reason=case.reason,
         check_reasons=case.check_reasons or [],
         student_summary=_masked_summary(case.student_summary),
@@ -136,7 +145,7 @@ def _masked_summary(stored: dict[str, Any] | None) -> StudentSummary | None:
     )
 
 
-def _summary_fields(case: TransferCase) -> dict[str, Any]:
+def _summary_fields(case: TransferCase, calendar: WorkdayCalendar | None) -> dict[str, Any]:
     kind = TransferKind(case.kind)
     progress = Progress(
         CaseState(case.state), ReviewLevel(case.pending_level) if case.pending_level else None
@@ -150,4 +159,5 @@ def _summary_fields(case: TransferCase) -> dict[str, Any]:
         "state": progress.state,
         "state_label": label(progress),
         "pending_level": case.pending_level,
+        "due_on": due_on_for(case, calendar) if calendar is not None else None,
     }

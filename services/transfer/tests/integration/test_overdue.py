@@ -1,0 +1,284 @@
+"""Late review steps over the real database and bus: the sweeper flags a step past its 10 working
+days once to the superior office (a row and a ``transfer.step.overdue`` event), the overdue list
+shows it to that office and to the late one but not to an unrelated bureau, and a step late past
+the expiry ends the case EXPIRED with a system line on its timeline, told to the other province.
+
+The case's ``pending_since`` is moved back in the database; the days are chosen with the
+service's own calendar, so the test holds on any date, holidays included."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, update
+
+from services.transfer.domain.deadlines import has_expired, is_overdue, review_due
+from services.transfer.models import TransferCase
+from services.transfer.overdue import SWEEPER_KEY, OverdueFlag, OverdueSweeper, calendar, sweep, today
+from services.transfer.tests.integration.conftest import (
+    HENAN_KAIFENG_SCHOOL,
+    HENAN_OTHER_SCHOOL,
+    HENAN_SCHOOL,
+)
+from services.transfer.tests.integration.support import Province, data_of
+from shared.auth import Role
+from shared.bus.topology import INTERPROVINCE_OUT, interprovince_routing_key
+
+pytestmark = pytest.mark.integration
+
+CHINA = ZoneInfo("Asia/Shanghai")
+REGISTRAR = (Role.SCHOOL_REGISTRAR, HENAN_SCHOOL.school)
+LATE_SCHOOL = (Role.SCHOOL_LEADER, HENAN_SCHOOL.school)
+ITS_COUNTY = (Role.COUNTY, HENAN_SCHOOL.county)
+ITS_CITY = (Role.CITY, HENAN_SCHOOL.city)
+UNRELATED_COUNTY = (Role.COUNTY, HENAN_KAIFENG_SCHOOL.county)
+OTHER_SCHOOLS_COUNTY = (Role.COUNTY, HENAN_OTHER_SCHOOL.county)
+
+
+def sweeper(henan: Province) -> OverdueSweeper:
+    running = henan.ctx.extras[SWEEPER_KEY]
+    assert isinstance(running, OverdueSweeper) and running.running
+    return running
+
+
+def began_on(henan: Province, *, expired: bool) -> date:
+    """The latest start whose step is overdue today (and, if ``expired``, past the expiry)."""
+    cal, on = calendar(henan.ctx), today(henan.ctx)
+    expiry = henan.ctx.settings.transfer_expiry_workdays
+    start = on
+    while True:
+        start -= timedelta(days=1)
+        due = review_due(start, cal).due_on
+        if is_overdue(due, on) and has_expired(due, on, cal, expiry) == expired:
+            return start
+
+
+async def wait_since(henan: Province, transfer_id: str, start: date) -> None:
+    async with henan.ctx.sessionmaker() as session:
+        await session.execute(
+            update(TransferCase)
+            .where(TransferCase.id == transfer_id)
+            .values(pending_since=datetime.combine(start, time(9, 30), CHINA))
+        )
+        await session.commit()
+
+
+async def upload(henan: Province) -> str:
+    response = await henan.client.post(
+        "/api/v1/transfers/evidence",
+        params={"filename": "转学申请书.pdf"},
+        content=b"%PDF-1.4 handwritten request",
+        headers={**henan.headers(*REGISTRAR), "Content-Type": "application/pdf"},
+    )
+    assert response.status_code == 201, response.text
+    evidence_id: str = response.json()["evidence_id"]
+    return evidence_id
+
+
+def new_number() -> str:
+    return f"G{uuid.uuid4().int % 10**17:017d}X"
+
+
+async def apply_in_province(henan: Province) -> str:
+    """Henan's school moves a student to another school of its own city: waits for itself first."""
+    response = await henan.client.post(
+        "/api/v1/transfers",
+        json={
+            "kind": "in_province",
+            "student_number": new_number(),
+            "student_name": "王五",
+            "destination_school": HENAN_OTHER_SCHOOL.school,
+            "grade": 2025,
+            "reason": "家庭搬迁",
+            "evidence_ids": [await upload(henan)],
+        },
+        headers=henan.headers(*REGISTRAR),
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["pending_level"] == "origin_school"
+    transfer_id: str = response.json()["id"]
+    return transfer_id
+
+
+async def apply_from_shandong(henan: Province) -> str:
+    """Henan's school takes a student from Shandong: Henan's school reviews first, so Henan holds."""
+    response = await henan.client.post(
+        "/api/v1/transfers",
+        json={
+            "kind": "cross_province",
+            "student_number": new_number(),
+            "student_name": "李四",
+            "origin_province": "37",
+            "grade": 2025,
+            "reason": "随父母工作调动",
+        },
+        headers=henan.headers(*REGISTRAR),
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["pending_level"] == "dest_school"
+    transfer_id: str = response.json()["id"]
+    return transfer_id
+
+
+async def flags_of(henan: Province, transfer_id: str) -> list[OverdueFlag]:
+    async with henan.ctx.sessionmaker() as session:
+        return list(await session.scalars(select(OverdueFlag).where(OverdueFlag.transfer_id == transfer_id)))
+
+
+async def overdue_events(henan: Province, transfer_id: str) -> list[dict[str, Any]]:
+    return [
+        data_of(row) for row in await henan.outbox(transfer_id) if row.event_type == "transfer.step.overdue"
+    ]
+
+
+async def overdue_list(henan: Province, who: tuple[Role, str]) -> dict[str, dict[str, Any]]:
+    response = await henan.client.get("/api/v1/transfers/overdue", headers=henan.headers(*who))
+    assert response.status_code == 200, response.text
+    return {item["case"]["id"]: item for item in response.json()["items"]}
+
+
+async def case_of(henan: Province, transfer_id: str) -> dict[str, Any]:
+    response = await henan.client.get(
+        f"/api/v1/transfers/{transfer_id}", headers=henan.headers(Role.PROVINCE, "41")
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_sweep__flags_a_late_step_once_to_the_county_and_lists_it(henan: Province) -> None:
+    transfer_id = await apply_in_province(henan)
+    await sweeper(henan).step()
+    assert await flags_of(henan, transfer_id) == []  # in time: nothing to chase
+
+    start = began_on(henan, expired=False)
+    await wait_since(henan, transfer_id, start)
+    await sweeper(henan).step()
+
+    due = review_due(start, calendar(henan.ctx)).due_on
+    [flag] = await flags_of(henan, transfer_id)
+    assert (flag.level, flag.due_on, flag.superior_level, flag.superior_org) == (
+        "origin_school",
+        due,
+        "county",
+        HENAN_SCHOOL.county,
+    )
+    [event] = await overdue_events(henan, transfer_id)
+    assert event == {
+        "transfer_id": transfer_id,
+        "kind": "in_province",
+        "level": "origin_school",
+        "due_on": due.isoformat(),
+        "superior_level": "county",
+        "superior_org": HENAN_SCHOOL.county,
+    }
+
+    for office in (ITS_COUNTY, LATE_SCHOOL):
+        item = (await overdue_list(henan, office))[transfer_id]
+        assert (item["level"], item["level_label"], item["due_on"]) == (
+            "origin_school",
+            "转出学校",
+            due.isoformat(),
+        )
+        assert item["days_overdue"] == (today(henan.ctx) - due).days >= 1
+        assert item["workdays_overdue"] >= 0 and item["expires_on"] > due.isoformat()
+        assert item["case"]["state"] == "UNDER_REVIEW"
+    # Not its superior, not its office: the city is told only of its counties' late steps.
+    for office in (UNRELATED_COUNTY, OTHER_SCHOOLS_COUNTY, ITS_CITY):
+        assert transfer_id not in await overdue_list(henan, office)
+
+    await sweeper(henan).step()
+    assert len(await flags_of(henan, transfer_id)) == 1
+    assert len(await overdue_events(henan, transfer_id)) == 1
+    assert (await case_of(henan, transfer_id))["state"] == "UNDER_REVIEW"  # late, not yet expired
+
+
+async def test_sweep__two_sweepers_at_once_flag_a_step_once(henan: Province) -> None:
+    transfer_id = await apply_in_province(henan)
+    await wait_since(henan, transfer_id, began_on(henan, expired=False))
+
+    reports = await asyncio.gather(sweep(henan.ctx), sweep(henan.ctx), sweep(henan.ctx))
+
+    assert sum(report.flagged.count(transfer_id) for report in reports) == 1
+    assert len(await flags_of(henan, transfer_id)) == 1
+    assert len(await overdue_events(henan, transfer_id)) == 1
+
+
+async def test_sweep__a_step_late_past_the_expiry_expires_the_case(henan: Province) -> None:
+    transfer_id = await apply_in_province(henan)
+    await wait_since(henan, transfer_id, began_on(henan, expired=True))
+
+    await sweeper(henan).step()
+
+    case = await case_of(henan, transfer_id)
+    assert (case["state"], case["pending_level"], case["state_label"]) == ("EXPIRED", None, "已超期终止")
+    last = case["timeline"][-1]
+    assert (last["step_id"], last["action"], last["actor_role"], last["actor_org"]) == (
+        f"{transfer_id}/expire",
+        "expire",
+        "system",
+        "41",
+    )
+    assert "转出学校逾期未核办" in last["opinion"]
+    # Flagged on the way (the superior hears of it even when the expiry comes first), listed no more.
+    assert len(await overdue_events(henan, transfer_id)) == 1
+    assert transfer_id not in await overdue_list(henan, ITS_COUNTY)
+    # An ended case is left alone: no second line, no second event.
+    await sweeper(henan).step()
+    again = await case_of(henan, transfer_id)
+    assert [s["step_id"] for s in again["timeline"]] == [s["step_id"] for s in case["timeline"]]
+
+
+async def test_sweep__expiring_a_cross_province_case_tells_the_origin(henan: Province) -> None:
+    transfer_id = await apply_from_shandong(henan)
+    await wait_since(henan, transfer_id, began_on(henan, expired=True))
+
+    await sweeper(henan).step()
+
+    assert (await case_of(henan, transfer_id))["state"] == "EXPIRED"
+    to_shandong = [
+        row
+        for row in await henan.outbox(transfer_id)
+        if row.event_type == "transfer.case.step"
+        and row.exchange == INTERPROVINCE_OUT
+        and row.routing_key == interprovince_routing_key("37", "transfer.case.step")
+    ]
+    [line] = [data_of(row)["line"] for row in to_shandong if data_of(row)["line"]["action"] == "expire"]
+    assert (line["step_id"], line["state_after"], line["actor"]["province"]) == (
+        f"{transfer_id}/expire",
+        "EXPIRED",
+        "41",
+    )
+    [event] = await overdue_events(henan, transfer_id)
+    assert (event["level"], event["superior_org"]) == ("dest_school", HENAN_SCHOOL.county)
+
+
+async def test_sweep__a_case_waiting_for_the_other_province_is_not_swept_here(henan: Province) -> None:
+    transfer_id = await apply_from_shandong(henan)
+    # The destination's levels approved: Shandong's school reviews next, and Shandong holds.
+    async with henan.ctx.sessionmaker() as session:
+        await session.execute(
+            update(TransferCase).where(TransferCase.id == transfer_id).values(pending_level="origin_school")
+        )
+        await session.commit()
+    await wait_since(henan, transfer_id, began_on(henan, expired=True))
+
+    await sweeper(henan).step()
+
+    case = await case_of(henan, transfer_id)
+    assert case["state"] == "UNDER_REVIEW"
+    assert "expire" not in [s["action"] for s in case["timeline"]]
+    assert await flags_of(henan, transfer_id) == []
+
+
+async def test_overdue_list__needs_a_signed_in_caller(henan: Province) -> None:
+    response = await henan.client.get("/api/v1/transfers/overdue")
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert json.loads(response.text)["status"] == 401
