@@ -162,7 +162,7 @@ class CheckInStep:
                 "device_public_key": base64.b64encode(public).decode(),
             },
         )
-        self.s._expect(response, 200)
+        self.s.expect(response, 200)
         username = response.json()["username"]
         self.state_file.write_text(json.dumps({"username": username}))
         self.s.log(f"   {row['姓名']} activated the app (code from the phone, password, device key)")
@@ -183,7 +183,7 @@ class CheckInStep:
             f"{self.s.deployment.base_url(self.province, 'identity')}/api/v1/auth/token",
             data={"username": username, "password": DEMO_PASSWORD},
         )
-        self.s._expect(response, 200)
+        self.s.expect(response, 200)
         return str(response.json()["access_token"])
 
     def _check_in(self, round_id: str, token: str, inside: tuple[float, float]) -> dict[str, Any]:

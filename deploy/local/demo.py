@@ -1,17 +1,35 @@
-"""``make demo``: bring both provinces up, run the walking skeleton, say where to look."""
+"""``make demo``: bring both provinces up, run the walking skeleton and every kind of transfer,
+say where to look (each case readable with any account of its provinces: accounts.json)."""
 
 from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
+from deploy.local.layout import SERVICES, Deployment
 from deploy.local.scenario import Scenario, ScenarioFailed
 from deploy.local.stack import demo_deployment, up
 
 
+def transfer_lines(deployment: Deployment, report: dict[str, Any]) -> str:
+    """Each transfer case: its final state in every province of it, and where to read it."""
+    lines = []
+    for name, case in report["transfers"].items():
+        states = ", ".join(f"{p} {state}" for p, state in case["states"].items())
+        lines.append(f"  Transfer ({name}) {case['id']}: {states}")
+        for province in case["states"]:
+            url = f"{deployment.base_url(province, 'transfer')}/api/v1/transfers/{case['id']}"
+            lines.append(f"      GET {url}")
+    return "\n".join(lines)
+
+
 def main() -> int:
     deployment = demo_deployment()
-    print("Starting provinces 41 (河南) and 37 (山东): 10 service processes …", flush=True)
+    names = {"41": "河南", "37": "山东", "44": "广东"}
+    listed = ", ".join(f"{p} ({names.get(p, p)})" for p in deployment.provinces)
+    count = len(deployment.provinces) * len(SERVICES)
+    print(f"Starting provinces {listed}: {count} service processes …", flush=True)
     accounts = up(deployment)
     try:
         report = Scenario(deployment, accounts, log=lambda line: print(line, flush=True)).run()
@@ -24,7 +42,7 @@ def main() -> int:
         f"""
 Done. The stack is still running (`make down` stops it).
 
-  Transfer {report["transfer_id"]}: {report["final_states"]["transfer"]}
+{transfer_lines(deployment, report)}
   Student  {report["student_id"]}: {report["final_states"]["enrollment"]}
   Check-in {report["check_in"]["check_in"]["check_in_id"]}: {report["check_in"]["check_in"]["result"]} \
 (student {report["check_in"]["student"]}, password in deploy/local/checkin_step.py)

@@ -10,18 +10,20 @@
 4. a registrar in 41 imports a class from an Excel workbook with one bad row and reads the
    per-row report;
 5. a student of that class activates the phone app and checks in during a verification round
-   the province publishes (deploy/local/checkin_step.py).
+   the province publishes (deploy/local/checkin_step.py);
+6. a student moves between two cities of 41 (省内转学), up to the province's approval;
+7. two cross-province applications are cancelled (撤销), one by each province's decision;
+8. every case's timeline is printed (steps 1–3 and 6–8: deploy/local/transfer_steps.py).
 
 Run by ``make demo`` (via ``python -m deploy.local.demo``) and by the end-to-end test.
 """
 
 from __future__ import annotations
 
-import random
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from functools import partial
 from typing import Any
 
@@ -30,7 +32,9 @@ import httpx
 from deploy.local.checkin_step import CheckInStep
 from deploy.local.class_workbook import demo_workbook
 from deploy.local.layout import Deployment
-from shared.idnumber import make_resident_id, mask_student_number
+from deploy.local.provision import SEED_DIR
+from deploy.local.transfer_steps import DESTINATION, ORIGIN, Student, TransferSteps, summary
+from shared.idnumber import mask_student_number
 
 WAIT_SECONDS = 60.0
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -56,22 +60,30 @@ class Scenario:
     log: Callable[[str], None] = print
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=15.0))
     _tokens: dict[str, str] = field(default_factory=dict)
+    # Full student numbers of the students the story registered, by student id: the tests
+    # look records up by number; the report (written to disk) keeps only masked ones.
+    student_numbers: dict[str, str] = field(default_factory=dict)
 
     # -- helpers ---------------------------------------------------------------------------
-    def account(self, province: str, role: str) -> dict[str, str]:
+    def account(self, province: str, role: str, org: str | None = None) -> dict[str, str]:
+        """The province's first account of ``role`` (of organisation ``org`` when given)."""
         for account in self.accounts:
-            if account["province"] == province and account["role"] == role:
+            if (
+                account["province"] == province
+                and account["role"] == role
+                and org in (None, account["organisation"])
+            ):
                 return account
-        raise ScenarioFailed(f"no {role} account in {province}")
+        raise ScenarioFailed(f"no {role} account{f' of {org}' if org else ''} in {province}")
 
-    def token(self, province: str, role: str) -> str:
-        account = self.account(province, role)
+    def token(self, province: str, role: str, org: str | None = None) -> str:
+        account = self.account(province, role, org)
         if account["username"] not in self._tokens:
             response = self.client.post(
                 f"{self.deployment.base_url(province, 'identity')}/api/v1/auth/token",
                 data={"username": account["username"], "password": account["password"]},
             )
-            self._expect(response, 200)
+            self.expect(response, 200)
             self._tokens[account["username"]] = response.json()["access_token"]
         return self._tokens[account["username"]]
 
@@ -83,6 +95,7 @@ class Scenario:
         path: str,
         *,
         role: str,
+        org: str | None = None,
         json: Any = None,
         expect: int = 200,
     ) -> httpx.Response:
@@ -90,18 +103,36 @@ class Scenario:
             method,
             f"{self.deployment.base_url(province, service)}{path}",
             json=json,
-            headers={"Authorization": f"Bearer {self.token(province, role)}"},
+            headers={"Authorization": f"Bearer {self.token(province, role, org)}"},
         )
-        self._expect(response, expect)
+        self.expect(response, expect)
         return response
 
     @staticmethod
-    def _expect(response: httpx.Response, status: int) -> None:
+    def expect(response: httpx.Response, status: int) -> None:
         if response.status_code != status:
             raise ScenarioFailed(
                 f"{response.request.method} {response.request.url} → {response.status_code}, "
                 f"expected {status}: {response.text[:500]}"
             )
+
+    @staticmethod
+    def failed(what: str, seen: Any) -> ScenarioFailed:
+        return ScenarioFailed(f"{what}; seen: {str(seen)[:800]}")
+
+    @staticmethod
+    def trace_id(response: httpx.Response) -> str:
+        return trace_id_of(response)
+
+    @staticmethod
+    def county_of(province: str, school: str) -> str:
+        """The county a seeded school belongs to (deploy/seed/<province>.json)."""
+        seed = json.loads((SEED_DIR / f"{province}.json").read_text())
+        for city in seed["cities"]:
+            for county in city["counties"]:
+                if any(s["code"] == school for s in county["schools"]):
+                    return str(county["code"])
+        raise ScenarioFailed(f"school {school} is not in the seed of {province}")
 
     def wait_for(self, what: str, probe: Callable[[], Any], timeout: float = WAIT_SECONDS) -> Any:
         deadline = time.monotonic() + timeout
@@ -113,15 +144,17 @@ class Scenario:
             time.sleep(0.25)
         raise ScenarioFailed(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {last!r}")
 
-    def get_json(self, province: str, service: str, path: str, role: str) -> dict[str, Any] | None:
+    def get_json(
+        self, province: str, service: str, path: str, role: str, org: str | None = None
+    ) -> dict[str, Any] | None:
         response = self.client.get(
             f"{self.deployment.base_url(province, service)}{path}",
-            headers={"Authorization": f"Bearer {self.token(province, role)}"},
+            headers={"Authorization": f"Bearer {self.token(province, role, org)}"},
         )
         return response.json() if response.status_code == 200 else None
 
-    def in_queue(self, province: str, role: str, transfer_id: str) -> bool:
-        queue = self.get_json(province, "transfer", "/api/v1/transfers/queue", role) or {}
+    def in_queue(self, province: str, role: str, transfer_id: str, org: str | None = None) -> bool:
+        queue = self.get_json(province, "transfer", "/api/v1/transfers/queue", role, org) or {}
         return any(item.get("id") == transfer_id for item in queue.get("items", []))
 
     def view_with_status(
@@ -145,117 +178,21 @@ class Scenario:
 
     # -- the story ---------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        origin, destination = "37", "41"
-        origin_school = self.account(origin, "school_registrar")["organisation"]
-        dest_school = self.account(destination, "school_registrar")["organisation"]
-        rng = random.Random()
-        id_number = make_resident_id(
-            "370102", date(2009, rng.randint(1, 12), rng.randint(1, 28)), rng.randint(0, 999)
-        )
-
-        self.log(f"1. {origin} registrar registers a student at school {origin_school}")
-        registered = self.call(
-            "POST",
-            origin,
-            "enrollment",
-            "/api/v1/students",
-            role="school_registrar",
-            json={
-                "name": "李䶮",
-                "id_type": "resident_id",
-                "id_number": id_number,
-                "class_id": f"class-{origin_school}-2024-1",
-                "study_length": 3,
-                "study_form": "full_time",
-            },
-            expect=201,
-        ).json()
-        student_id = registered.get("id") or registered["student_id"]
-        # A formal number is "G" + the ID number and is shown masked; the registrar applying in
-        # 41 copies it from the student's papers, which the scenario knows.
-        shown = registered["student_number"]
-        student_number = "G" + id_number if shown.startswith("G") else shown
-        self.log(f"   student {student_id}, ID {registered.get('id_number_masked')}")
-
-        for service in ("checkin", "certificates"):
-            self.wait_for(
-                f"{service}@{origin} read model of the student",
-                partial(self.get_json, origin, service, f"/api/v1/students/{student_id}", "school_registrar"),
-            )
-        self.log(f"   checkin and certificates of {origin} keep the student")
-
-        self.log(f"2. {destination} registrar applies for a cross-province transfer from {origin}")
-        applied = self.call(
-            "POST",
-            destination,
-            "transfer",
-            "/api/v1/transfers",
-            role="school_registrar",
-            json={
-                "student_number": student_number,
-                "student_name": "李䶮",
-                "origin_province": origin,
-                "destination_class_id": f"class-{dest_school}-2024-1",
-                "grade": 2024,
-                "reason": "随父母工作调动迁居郑州",
-            },
-            expect=201,
-        )
-        transfer_trace_id = trace_id_of(applied)
-        transfer_id = applied.json()["id"]
-        self.wait_case(
-            destination,
-            transfer_id,
-            "school_registrar",
-            lambda c: c.get("origin_checked") is True and c.get("dest_checked") is True,
-            "origin and destination checks",
-        )
-        self.log("   the origin province confirmed the student; the destination has no duplicate")
-
-        steps = [
-            (destination, "school_leader", "转入学校同意接收"),
-            (destination, "county", "转入地教育局审核通过"),
-            (origin, "school_registrar", "转出学校同意转出"),
-            (origin, "county", "转出地教育局审核通过"),
-        ]
-        move_trace_id = ""
-        for province, role, opinion in steps:
-            if province == origin:
-                self.wait_for(
-                    f"the case in {origin} waiting for {role}",
-                    partial(self.in_queue, origin, role, transfer_id),
-                )
-            response = self.call(
-                "POST",
-                province,
-                "transfer",
-                f"/api/v1/transfers/{transfer_id}/approve",
-                role=role,
-                json={"opinion": opinion},
-            )
-            move_trace_id = trace_id_of(response)
-            self.log(f"   {province} {role} approved → {response.json()['state']}")
-
-        final_dest = self.wait_case(
-            destination, transfer_id, "school_registrar", lambda c: c["state"] == "COMPLETED", "records moved"
-        )
-        final_origin = self.wait_case(
-            origin,
-            transfer_id,
-            "school_registrar",
-            lambda c: c["state"] == "COMPLETED",
-            "completion reported back",
-        )
-        self.log(f"3. records moved: case COMPLETED in {destination} and {origin}")
+        origin, destination = ORIGIN, DESTINATION
+        transfers = TransferSteps(self)
+        across = transfers.cross_province()
+        student: Student = across["student"]
+        transfer_id = across["transfer_id"]
+        final_dest, final_origin = across["cases"][destination], across["cases"][origin]
 
         in_destination = self.wait_for(
             f"the record in {destination}",
             partial(
-                self.get_json, destination, "enrollment", f"/api/v1/students/{student_id}", "school_registrar"
+                self.get_json, destination, "enrollment", f"/api/v1/students/{student.id}", "school_registrar"
             ),
         )
         in_origin = (
-            self.get_json(origin, "enrollment", f"/api/v1/students/{student_id}", "school_registrar") or {}
+            self.get_json(origin, "enrollment", f"/api/v1/students/{student.id}", "school_registrar") or {}
         )
         read_models: dict[str, dict[str, str]] = {}
         for province, expected in ((destination, "in_school"), (origin, "transferred_out")):
@@ -263,34 +200,67 @@ class Scenario:
             for service in ("checkin", "certificates"):
                 view = self.wait_for(
                     f"{service}@{province} read model showing {expected}",
-                    partial(self.view_with_status, province, service, student_id, expected),
+                    partial(self.view_with_status, province, service, student.id, expected),
                 )
                 read_models[province][service] = view["status"]
 
         imported = self.import_class(destination)
         checked_in = CheckInStep(self, destination).run()
 
-        report = {
+        within = transfers.in_province()
+        cancelled_here = transfers.cancelled_while_held_here()
+        cancelled_by_origin = transfers.cancelled_by_origin()
+        for registered in (student, within["student"]):
+            self.student_numbers[registered.id] = registered.number
+
+        self.log("8. the timelines (时间线), as each province shows them")
+        transfers.print_timeline("跨省转学", across["cases"])
+        transfers.print_timeline("省内转学（跨市）", {destination: within["case"]})
+        transfers.print_timeline("跨省转学，转入省办理中撤销", cancelled_here["cases"])
+        transfers.print_timeline("跨省转学，转出省办理中撤销", cancelled_by_origin["cases"])
+
+        return {
             "class_import": imported,
             "check_in": checked_in,
-            "student_id": student_id,
-            "student_number_masked": mask_student_number(student_number),
+            "student_id": student.id,
+            "student_number_masked": mask_student_number(student.number),
             "transfer_id": transfer_id,
-            "transfer_trace_id": transfer_trace_id,
-            "final_approval_trace_id": move_trace_id,
+            "transfer_trace_id": across["transfer_trace_id"],
+            "final_approval_trace_id": across["final_approval_trace_id"],
             "final_states": {
                 "transfer": {destination: final_dest["state"], origin: final_origin["state"]},
                 "enrollment": {destination: in_destination.get("status"), origin: in_origin.get("status")},
                 "read_models": read_models,
                 "same_student_number": in_destination.get("student_number")
-                == mask_student_number(student_number),
+                == mask_student_number(student.number),
             },
             "timeline": {
                 destination: final_dest.get("timeline", []),
                 origin: final_origin.get("timeline", []),
             },
+            "transfers": {
+                "cross_province": {"id": transfer_id, **summary(across["cases"])},
+                "in_province": {
+                    "id": within["transfer_id"],
+                    **summary({destination: within["case"]}),
+                    "student_id": within["student"].id,
+                    "student_number_masked": mask_student_number(within["student"].number),
+                    "school_after": within["record"]["lineage"]["school"],
+                    "status_after": within["record"]["status"],
+                    "history": within["history"],
+                },
+                "cancelled_while_held_here": {
+                    "id": cancelled_here["transfer_id"],
+                    "cancel_status": cancelled_here["cancel_status"],
+                    **summary(cancelled_here["cases"]),
+                },
+                "cancelled_by_origin": {
+                    "id": cancelled_by_origin["transfer_id"],
+                    "cancel_status": cancelled_by_origin["cancel_status"],
+                    **summary(cancelled_by_origin["cases"]),
+                },
+            },
         }
-        return report
 
     # -- step 4: a class registered by Excel ------------------------------------------------------
     def import_class(self, province: str) -> dict[str, Any]:
@@ -315,7 +285,7 @@ class Scenario:
             import_id = listed["items"][-1]["id"]
             self.log("   the class was imported on an earlier run (a class is imported once); its report:")
         else:
-            self._expect(response, 202)
+            self.expect(response, 202)
             import_id = response.json()["id"]
 
         def done() -> dict[str, Any] | None:

@@ -87,7 +87,7 @@ async def _publish_and_read_dlq(
         exchange = await channel.get_exchange(INTERPROVINCE_IN)
         for message in messages:
             await exchange.publish(message, routing_key=routing_key)
-        dlq = await channel.get_queue("enrollment.interprovince.dlq")
+        dlq = await channel.get_queue("transfer.interprovince.dlq")  # transfer opens partners' cases
         reasons: list[str] = []
         deadline = time.monotonic() + (20 if expected else 3)
         while len(reasons) < max(expected, 1) and time.monotonic() < deadline:
@@ -105,10 +105,12 @@ def _message(body: bytes, event_type: str, headers: dict[str, str]) -> aio_pika.
 
 
 def _case_opened(transfer_id: str) -> CaseOpened:
+    applicant = {"username": "x", "role": "school_registrar", "org": "4141010001", "province": "41"}
     return CaseOpened.model_validate(
         {
             "transfer_id": transfer_id,
             "kind": "cross_province",
+            "chain": ["dest_school", "dest_county", "origin_school", "origin_county"],
             "student_number": "G000",
             "student_name": "伪造",
             "origin_province": "37",
@@ -117,8 +119,16 @@ def _case_opened(transfer_id: str) -> CaseOpened:
             "destination_class_id": None,
             "grade": 2024,
             "reason": "forged",
-            "applicant": {"username": "x", "role": "school_registrar", "org": "4141010001", "province": "41"},
+            "applicant": applicant,
             "applied_at": "2026-11-27T00:00:00+00:00",
+            "apply_line": {
+                "step_id": f"{transfer_id}/apply",
+                "action": "apply",
+                "state_after": "UNDER_REVIEW",
+                "pending_level_after": "dest_school",
+                "actor": applicant,
+                "at": "2026-11-27T00:00:00+00:00",
+            },
         }
     )
 
@@ -144,11 +154,11 @@ def test_forged_interprovince_events__dead_lettered_with_reason(provinces: Runni
 
 
 def _applied_count(provinces: RunningProvinces, event_type: str) -> float:
-    text = httpx.get(f"{provinces.deployment.base_url('37', 'enrollment')}/metrics").text
+    text = httpx.get(f"{provinces.deployment.base_url('37', 'transfer')}/metrics").text
     for line in text.splitlines():
         if (
             line.startswith("xueji_events_consumed_total{")
-            and 'consumer="enrollment.interprovince"' in line
+            and 'consumer="transfer.interprovince"' in line
             and f'event_type="{event_type}"' in line
             and 'outcome="applied"' in line
         ):

@@ -22,18 +22,20 @@ def test_cross_province_transfer__records_move_and_both_sides_agree(provinces: R
 def test_cross_province_transfer__timeline_is_the_same_in_both_provinces(provinces: RunningProvinces) -> None:
     timeline = provinces.report["timeline"]
 
-    def steps(province: str) -> list[tuple[str, str | None, str]]:
-        return [(s["action"], s.get("level"), s["state_after"]) for s in timeline[province]]
+    def steps(province: str) -> list[tuple[str, str, str | None, str]]:
+        return [(s["step_id"], s["action"], s.get("level"), s["state_after"]) for s in timeline[province]]
 
     assert steps("41") == steps("37")
     approvals = [s for s in timeline["41"] if s["action"] == "approve"]
     assert [(s["level"], s["actor_province"]) for s in approvals] == [
         ("dest_school", "41"),
-        ("dest_bureau", "41"),
+        ("dest_county", "41"),
         ("origin_school", "37"),
-        ("origin_bureau", "37"),
+        ("origin_county", "37"),
     ]
     assert len({s["actor_username"] for s in approvals}) == 4  # four different accounts
+    assert [s["action"] for s in timeline["41"]][-1] == "records_moved"
+    assert timeline["41"][-1]["state_after"] == "COMPLETED"
 
 
 def _wait_for_trace(provinces: RunningProvinces, trace_id: str, needed: set[str]) -> list[SpanRecord]:
