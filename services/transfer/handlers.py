@@ -33,6 +33,7 @@ from services.transfer.steps import (
     case_for_update,
     copy_columns,
     load,
+    offer_parked,
     park,
     store,
 )
@@ -263,6 +264,7 @@ async def when_case_opened_open_our_copy(event: CaseOpened, meta: EventEnvelope,
     session.add(case)
     await session.flush()
     await add_lines(session, case.id, copy.lines)
+    await offer_parked(uow, case, copy)
     uow.emit(
         TransferRequested(
             transfer_id=case.id,

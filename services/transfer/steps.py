@@ -168,7 +168,7 @@ async def store(uow: UnitOfWork, case: TransferCase, before: CaseCopy, outcome: 
     for effect in outcome.effects:
         _emit(uow, case, effect)
     if after.progress != before.progress or new_lines:
-        return await _offer_parked(uow, case, after)
+        return await offer_parked(uow, case, after)
     return after
 
 
@@ -220,8 +220,9 @@ async def park(session: AsyncSession, transfer_id: str, message_kind: str, line:
     await session.flush()
 
 
-async def _offer_parked(uow: UnitOfWork, case: TransferCase, copy: CaseCopy) -> CaseCopy:
-    """Apply the case's parked messages that fit now, until none does."""
+async def offer_parked(uow: UnitOfWork, case: TransferCase, copy: CaseCopy) -> CaseCopy:
+    """Apply the case's parked messages that fit now, until none does (also when a copy has just
+    been opened: a line may have overtaken the case that opens it)."""
     while True:
         parked = list(
             await uow.session.scalars(

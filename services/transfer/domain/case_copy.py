@@ -190,7 +190,7 @@ def decide(copy: CaseCopy, action: Approve | Reject | CancelAction | Expire, ste
         if copy.holder != copy.here:
             return _request_cancel(copy, step)
         return _decide_cancel(copy, step)
-    if copy.holder != copy.here:
+    if copy.holder is not None and copy.holder != copy.here:
         raise NotHolder(
             f"province {copy.holder} decides this case's next step, not {copy.here}",
             f"该转学申请当前由{copy.holder}省办理",
@@ -265,6 +265,10 @@ def receive_step(copy: CaseCopy, line: TimelineLine) -> Outcome:
     if line.action == "cancel_refused":
         return Outcome(replace(copy, lines=(*copy.lines, line), cancel_requested=False))
     action = _replayed(line)
+    ended_further_on = line.action in _ENDINGS and line.level is not None and copy.progress.is_open
+    if ended_further_on and _pending_value(copy.progress) != line.level:
+        # The holder ended the case at a later level: replay its earlier lines first.
+        raise NotYet(f"the case ended at {line.level}; this copy waits for {_pending_value(copy.progress)}")
     try:
         progress = transition(copy.progress, copy.chain, action)
     except TransitionNotAllowed as refusal:
@@ -315,6 +319,10 @@ def receive_cancel_request(copy: CaseCopy, line: TimelineLine) -> Outcome:
 def _take(copy: CaseCopy, action: Action, step: StepInput) -> Outcome:
     progress = transition(copy.progress, copy.chain, action)
     level = getattr(action, "level", None)
+    if action.name in _ENDINGS:
+        # The level the case waited for when it ended, so that a copy replaying the line can
+        # tell whether it has caught up (a cancel or expiry is legal at every level).
+        level = copy.progress.pending
     line = _line(step, action.name, level, progress)
     moved = replace(
         copy,
@@ -341,6 +349,9 @@ def _settle(before: CaseCopy, after: CaseCopy, effects: tuple[Effect, ...]) -> O
     if after.here == after.dest_province and after.records_arrived:
         return outcome.then(_complete(after, after.lines[-1].at))
     return outcome
+
+
+_ENDINGS = frozenset({"cancel", "expire"})
 
 
 def _replayed(line: TimelineLine) -> Action:
