@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +27,25 @@ StudentStatus = Literal[
     "dropout",
     "abroad",  # 出境 (issue 3 status changes); added value, consumers store it as text
 ]
+
+# The words registrars read for each status (全国学籍系统).
+STUDENT_STATUS_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "in_school": "在校",
+        "on_leave": "请假",
+        "suspended": "休学",
+        "withdrawn": "退学",
+        "transferred_out": "已转出",
+        "graduated": "毕业",
+        "completed": "结业",
+        "left_without_completing": "肄业",
+        "deregistered": "注销",
+        "dead": "死亡",
+        "suspected_dropout": "疑似辍学",
+        "dropout": "辍学",
+        "abroad": "出境",
+    }
+)
 
 
 class Lineage(BaseModel):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.transfer.domain.kind_rules import KindRules, TransferKind
+from shared.events.common import STUDENT_STATUS_LABELS
 
 # School types a student may come from into secondary-vocational school with a 3-year length and
 # at least 1.5 years left (art. 12: 由普通高中和技工学校转入的学生，学制为3年，且剩余学习时间不得少于1.5年).
@@ -19,22 +20,6 @@ FROM_OTHER_SCHOOL_TYPES = frozenset({"general_high", "technical"})
 MIN_MONTHS_LEFT = 18
 LENGTH_FROM_OTHER_SCHOOL_TYPES = 3.0
 SCHOOL_YEAR_STARTS_MONTH = 9
-
-_STATUS_ZH = {
-    "in_school": "在校",
-    "on_leave": "请假",
-    "suspended": "休学",
-    "withdrawn": "退学",
-    "transferred_out": "已转出",
-    "graduated": "毕业",
-    "completed": "结业",
-    "left_without_completing": "肄业",
-    "deregistered": "注销",
-    "dead": "死亡",
-    "suspected_dropout": "疑似辍学",
-    "dropout": "辍学",
-    "abroad": "出境",
-}
 
 
 @dataclass(frozen=True)
@@ -78,7 +63,9 @@ def eligibility_reasons(
     """Why the kind cannot take this student to this target; empty when it can."""
     reasons: list[str] = []
     if student.status not in rules.allowed_statuses:
-        reasons.append(f"学籍状态为“{_STATUS_ZH.get(student.status, student.status)}”，不能办理{rules.label}")
+        reasons.append(
+            f"学籍状态为“{STUDENT_STATUS_LABELS.get(student.status, student.status)}”，不能办理{rules.label}"
+        )
     changes_major = (
         target.class_major_code is not None
         and student.major_code is not None

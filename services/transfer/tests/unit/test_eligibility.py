@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
 import pytest
 from hypothesis import given
@@ -17,22 +18,9 @@ from services.transfer.domain.eligibility import (
 )
 from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.kinds import KINDS
+from shared.events.common import StudentStatus
 
-STATUSES = [
-    "in_school",
-    "on_leave",
-    "suspended",
-    "withdrawn",
-    "transferred_out",
-    "graduated",
-    "completed",
-    "left_without_completing",
-    "deregistered",
-    "dead",
-    "suspected_dropout",
-    "dropout",
-    "abroad",
-]
+STATUSES = list(get_args(StudentStatus))
 ADMITTED = {
     TransferKind.IN_PROVINCE: {"in_school", "on_leave"},
     TransferKind.JOINT_PROGRAMME: {"in_school", "on_leave"},
