@@ -122,15 +122,21 @@ async def upsert_student_view(
 # A student arriving at a school: from another province, or from another school of this one.
 ArrivalHook = Callable[[UnitOfWork, StudentSummary, EventEnvelope], Awaitable[None]]
 _ARRIVALS = (StudentTransferredIn, StudentMovedWithinProvince)
+# A student leaving for another province: the event names the transfer and the province.
+DepartureHook = Callable[[UnitOfWork, StudentTransferredOut, EventEnvelope], Awaitable[None]]
 
 
 def keep_student_view(
-    subscriptions: Subscriptions, model: type[StudentViewMixin], *, on_arrival: ArrivalHook | None = None
+    subscriptions: Subscriptions,
+    model: type[StudentViewMixin],
+    *,
+    on_arrival: ArrivalHook | None = None,
+    on_departure: DepartureHook | None = None,
 ) -> None:
     """Subscribe a service to the enrollment events that keep its ``student_view`` current.
 
-    ``on_arrival`` runs after the view follows a transfer, in the same unit of work: one handler
-    per event type, so a service that must do more on a transfer says so here."""
+    ``on_arrival`` / ``on_departure`` run after the view follows a transfer, in the same unit of
+    work: one handler per event type, so a service that must do more on a transfer says so here."""
 
     async def when_student_changed_keep_view(
         event: StudentRegistered
@@ -145,6 +151,8 @@ def keep_student_view(
         await upsert_student_view(uow.session, model, event.student)
         if on_arrival is not None and isinstance(event, _ARRIVALS):
             await on_arrival(uow, event.student, meta)
+        if on_departure is not None and isinstance(event, StudentTransferredOut):
+            await on_departure(uow, event, meta)
 
     for event_type in (
         StudentRegistered,

@@ -22,6 +22,7 @@ from services.enrollment.problem_sync import follow_partner_act, follow_partner_
 from services.enrollment.problems import open_problem_record
 from services.enrollment.registering import RegistrationDeps, today_in_china
 from services.enrollment.transfers import (
+    add_verification_summary,
     admit_released_record,
     answer_lookup,
     carry_out_approval,
@@ -31,7 +32,12 @@ from services.enrollment.transfers import (
 from shared.bus.consumer import Subscriptions
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events import EventEnvelope
-from shared.events.checkin import MissPromptWithdrawn, MissThresholdReached, SuspensionProposed
+from shared.events.checkin import (
+    MissPromptWithdrawn,
+    MissThresholdReached,
+    SuspensionProposed,
+    VerificationSummaryReleased,
+)
 from shared.events.enrollment import (
     DuplicateFound,
     IdDigestAnnounced,
@@ -73,6 +79,13 @@ async def when_transfer_approved_move_or_release_record(
     event: TransferApproved, meta: EventEnvelope, uow: UnitOfWork
 ) -> None:
     await carry_out_approval(uow, event, province=meta.province)
+
+
+@subscriptions.on_partner(VerificationSummaryReleased)
+async def when_verification_summary_released_add_to_history(
+    event: VerificationSummaryReleased, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    await add_verification_summary(uow, event, from_province=meta.province)
 
 
 @subscriptions.on_partner(RecordReleased)

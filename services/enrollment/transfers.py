@@ -36,6 +36,7 @@ from services.enrollment.domain.transfer_checks import ClassHere, SchoolHere, de
 from services.enrollment.models import School, SchoolClass, Student, StudentHistory
 from services.enrollment.records import history_entry, history_of, lineage_of, summary_of
 from shared.bus.unit_of_work import UnitOfWork
+from shared.events.checkin import VerificationSummaryReleased
 from shared.events.common import HistoryEntry, StudentSummary
 from shared.events.enrollment import (
     DestinationChecked,
@@ -414,3 +415,49 @@ def _history_columns(entry: HistoryEntry) -> dict[str, object]:
         "action": entry.action,
         "detail": entry.detail,
     }
+
+
+VERIFICATION_SUMMARY = "verification_summary"
+
+
+def verification_summary_detail(event: VerificationSummaryReleased, from_province: str) -> str:
+    span = (
+        f"{event.first_round_on.isoformat()} 至 {event.last_round_on.isoformat()}，"
+        if event.first_round_on and event.last_round_on
+        else ""
+    )
+    return (
+        f"{from_province} 常态化核验汇总（转学申请 {event.transfer_id}）：{span}"
+        f"核验通过 {event.rounds_checked_in} 轮，缺勤 {event.rounds_missed} 轮"
+        f"（其中申诉成立 {event.misses_excused} 轮），准假 {event.leaves_granted} 次"
+    )
+
+
+async def add_verification_summary(
+    uow: UnitOfWork, event: VerificationSummaryReleased, *, from_province: str
+) -> None:
+    """Destination: the origin's verification summary joins the student's history. It travels
+    beside the released record and may come first: then the bus retries until the record is here."""
+    student = await uow.session.get(Student, event.student_id, with_for_update=True)
+    if student is None or student.status == StudentState.TRANSFERRED_OUT:
+        raise LookupError(
+            f"transfer {event.transfer_id}: the record of {event.student_id} has not arrived yet"
+        )
+    detail = verification_summary_detail(event, from_province)
+    already = await uow.session.scalar(
+        select(StudentHistory.id).where(
+            StudentHistory.student_id == student.id,
+            StudentHistory.action == VERIFICATION_SUMMARY,
+            StudentHistory.detail == detail,
+        )
+    )
+    if already is None:
+        uow.session.add(
+            StudentHistory(
+                student_id=student.id,
+                at=datetime.now(UTC),
+                province=from_province,
+                action=VERIFICATION_SUMMARY,
+                detail=detail,
+            )
+        )

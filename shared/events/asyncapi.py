@@ -126,6 +126,13 @@ def _roles() -> dict[str, Role]:
             "`records_moved` to the origin. A record already admitted is not admitted twice.",
             answered_with=(CaseStepTaken,),
         ),
+        "checkin.verification.summarized": Role(
+            sender="The origin province's check-in service, when the student's record is released: "
+            "the counts of the student's routine verification (常态化核验) there.",
+            receiver="The destination province's records service: it adds the summary to the history "
+            "that follows the student (it waits for the record if the summary comes first).",
+            answer="Nothing to send back. A summary already in the history is not added twice.",
+        ),
         "enrollment.id_digest.announced": Role(
             sender="Every province, to every partner, when it registers a student or corrects an ID "
             "number: the keyed hash (HMAC-SHA-256) of the ID number, never the number itself.",

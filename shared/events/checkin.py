@@ -108,3 +108,20 @@ class MissPromptWithdrawn(EventPayload):
     appeal_id: str
     excused_round_ids: list[str]
     decided_on: date
+
+
+class VerificationSummaryReleased(EventPayload):
+    """Origin → destination province, when a student leaves: their routine verification (常态化
+    核验) here, summed up, for the history that follows the student. Counts only; no selfies,
+    no positions."""
+
+    event_type = "checkin.verification.summarized"
+
+    student_id: str
+    transfer_id: str
+    rounds_checked_in: int = Field(ge=0, description="rounds with a normal or internship check-in")
+    rounds_missed: int = Field(ge=0)
+    misses_excused: int = Field(ge=0, description="misses an accepted appeal excused")
+    leaves_granted: int = Field(ge=0)
+    first_round_on: date | None = None
+    last_round_on: date | None = None

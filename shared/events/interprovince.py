@@ -9,6 +9,7 @@ and tell the partner provinces.
 
 from __future__ import annotations
 
+from shared.events.checkin import VerificationSummaryReleased
 from shared.events.enrollment import (
     DuplicateFound,
     IdDigestAnnounced,
@@ -35,6 +36,7 @@ INTERPROVINCE_PAYLOADS: tuple[type[EventPayload], ...] = (
     CaseStepTaken,
     CancelRequested,
     RecordReleased,
+    VerificationSummaryReleased,
     IdDigestAnnounced,
     DuplicateFound,
     ProblemRecordActed,

@@ -125,3 +125,20 @@ def test_timelines__each_bureau_of_the_case_reads_the_same_lines(
         assert seen is not None, (province, role, org)
         assert _step_ids(seen["timeline"]) == expected, (province, role, org)
         assert seen["state_label"] == ("已撤销" if name.startswith("cancelled") else "调档完毕")
+
+
+def test_cross_province_transfer__the_origins_verification_summary_follows_the_student(
+    provinces: RunningProvinces,
+) -> None:
+    scenario = provinces.scenario
+    student_id = provinces.report["student_id"]
+
+    def summarised() -> list[dict[str, Any]] | None:
+        record = scenario.get_json("41", "enrollment", f"/api/v1/students/{student_id}", "province")
+        lines = [
+            line for line in (record or {}).get("history", []) if line["action"] == "verification_summary"
+        ]
+        return lines or None
+
+    [line] = scenario.wait_for("the verification summary from 37", summarised)
+    assert line["province"] == "37" and "常态化核验汇总" in line["detail"]

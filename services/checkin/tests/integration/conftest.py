@@ -39,6 +39,7 @@ from shared.events.common import StudentSummary
 from shared.readmodels import upsert_student_view
 from shared.service import ServiceContext, create_app
 from shared.settings import Settings
+from shared.signing import generate_private_key_file
 from shared.testing import eventually, make_principal, temporary_database, temporary_vhost, unique_name
 
 PROVINCE = "41"
@@ -342,6 +343,8 @@ async def phone_for(
 @pytest.fixture(scope="session")
 async def checkin(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningCheckin]:
     home: Path = tmp_path_factory.mktemp("checkin")
+    signing_key = home / "signing.pem"
+    generate_private_key_file(signing_key)
     jwt_key = Ed25519PrivateKey.generate()
     issuer = TokenIssuer(province=PROVINCE, keys={"41-jwt-test": jwt_key}, current="41-jwt-test")
     with temporary_database() as database_url, temporary_vhost() as amqp_url:
@@ -359,6 +362,9 @@ async def checkin(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
             checkin_closes=clock_time(23, 59, 59, 999999),
             trace_dir=home / "traces",
             delivery_limit=3,
+            # A student leaving for 37 takes a verification summary along (signed).
+            partners=["37"],
+            signing_key_file=signing_key,
         )
         app = create_app(SPEC, settings)
         async with app.router.lifespan_context(app):

@@ -20,8 +20,10 @@ from services.checkin.tests.integration.conftest import (
     seed_future_round,
 )
 from shared.auth import Role
+from shared.bus.tables import OutboxMessage
+from shared.events.checkin import VerificationSummaryReleased
 from shared.events.common import Lineage, StudentSummary
-from shared.events.enrollment import StudentMovedWithinProvince, StudentTransferredIn
+from shared.events.enrollment import StudentMovedWithinProvince, StudentTransferredIn, StudentTransferredOut
 
 SUSPENSION = "checkin.student.suspension_proposed"
 
@@ -197,3 +199,40 @@ async def test_move__leave_days_start_anew_at_the_new_school(checkin: RunningChe
         headers=checkin.auth(Role.SCHOOL_REGISTRAR, area.other_school),
     )
     assert days.json()["granted_days"] == 10
+
+
+async def test_leaving_for_another_province__the_verification_summary_goes_along(
+    checkin: RunningCheckin, area: Area
+) -> None:
+    student = await seed_area_student(checkin, area)
+    rounds = [
+        await seed_future_round(checkin, area, starts_at=datetime(2032, 3, n, 1, 0, tzinfo=UTC))
+        for n in (2, 3)
+    ]
+    for round_row in rounds:
+        await close_round(checkin, round_row)
+    transfer_id = str(uuid.uuid4())
+    envelope = await checkin.publish(
+        StudentTransferredOut(
+            student=student.model_copy(update={"status": "transferred_out"}),
+            transfer_id=transfer_id,
+            to_province="37",
+        )
+    )
+    await checkin.applied(envelope)
+
+    [sent] = [
+        e
+        for e in await checkin.outbox(VerificationSummaryReleased.event_type)
+        if e.data["transfer_id"] == transfer_id
+    ]
+    summary = VerificationSummaryReleased.model_validate(sent.data)
+    assert (summary.student_id, summary.rounds_missed, summary.rounds_checked_in) == (
+        student.student_id,
+        2,
+        0,
+    )
+    assert summary.first_round_on == date(2032, 3, 2)
+    async with checkin.ctx.sessionmaker() as session:
+        [row] = await session.scalars(select(OutboxMessage).where(OutboxMessage.id == sent.id))
+    assert row.routing_key == f"37.{VerificationSummaryReleased.event_type}"

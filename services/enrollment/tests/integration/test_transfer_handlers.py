@@ -5,6 +5,7 @@ province happen in 41, between its two schools."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import aio_pika
@@ -27,6 +28,7 @@ from shared.bus.topology import (
     partner_queue_name,
 )
 from shared.events import EventEnvelope
+from shared.events.checkin import VerificationSummaryReleased
 from shared.events.common import HistoryEntry, Lineage
 from shared.events.enrollment import RecordReleased
 from shared.events.transfer import StudentLookupRequested, TransferApproved, TransferRequested
@@ -676,3 +678,48 @@ async def _dead_letter(p: Province, envelope: EventEnvelope) -> aio_pika.abc.Abs
         message = await eventually(dead)
         await message.ack()
     return message
+
+
+async def _history_actions(p: Province, student_id: str) -> list[tuple[str, str]]:
+    async with p.ctx.sessionmaker() as session:
+        rows = await session.scalars(
+            select(StudentHistory).where(StudentHistory.student_id == student_id).order_by(StudentHistory.at)
+        )
+        return [(row.action, row.detail) for row in rows]
+
+
+async def test_verification_summary__joins_the_history_even_when_it_comes_before_the_record(
+    p37: Province, p41: Province
+) -> None:
+    student_id = str(uuid7())
+    released = _released_record(p37, student_id)
+    summary = VerificationSummaryReleased(
+        student_id=student_id,
+        transfer_id=released.transfer_id,
+        rounds_checked_in=5,
+        rounds_missed=1,
+        misses_excused=1,
+        leaves_granted=2,
+        first_round_on=date(2025, 3, 3),
+        last_round_on=date(2026, 11, 2),
+    )
+    # The summary overtakes the record: the bus retries it until the record is here.
+    await p41.publish_from_partner(summary)
+    await p41.publish_from_partner(released)
+    await _admitted(p41, student_id)
+
+    async def summarised() -> list[str] | None:
+        lines = [
+            detail
+            for action, detail in await _history_actions(p41, student_id)
+            if action == "verification_summary"
+        ]
+        return lines or None
+
+    [line] = await eventually(summarised)
+    assert "核验通过 5 轮，缺勤 1 轮（其中申诉成立 1 轮），准假 2 次" in line
+    assert "2025-03-03 至 2026-11-02" in line
+
+    # The same summary again (a partner resending it as a new message) adds nothing.
+    await p41.applied(await p41.publish_from_partner(summary))
+    assert len([a for a, _ in await _history_actions(p41, student_id) if a == "verification_summary"]) == 1
