@@ -38,10 +38,12 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from stdnum import numdb
+
+from shared.china_time import CHINA
 
 __all__ = [
     "IdErrorCode",
@@ -58,7 +60,6 @@ Sex = Literal["M", "F"]
 IdErrorCode = Literal["format", "check_digit", "birth_date", "region"]
 
 # China has used UTC+8 all year since 1991, so a fixed offset is exact for "today" and needs no tzdata.
-_CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 _EARLIEST_BIRTH = date(1900, 1, 1)
 
 # Weights 2^(17-i) mod 11 for positions i = 0..16 (GB 11643-1999, 7.2).
@@ -122,7 +123,7 @@ def mask_id_number(number: str) -> str:
 
 
 def _today_in_china() -> date:
-    return datetime.now(UTC).astimezone(_CHINA_TZ).date()
+    return datetime.now(UTC).astimezone(CHINA).date()
 
 
 @functools.cache

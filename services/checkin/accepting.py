@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -55,13 +54,13 @@ from services.checkin.hot_cache import TtlCache
 from services.checkin.models import CampusView, Round
 from shared.auth import Principal, Role
 from shared.bus.unit_of_work import Emission
+from shared.china_time import CHINA
 from shared.events import EventPayload
 from shared.events.identity import FaceVerificationRequested
 from shared.problems import FieldIssue, Problem, conflict, field_problem, forbidden, not_found
 from shared.service import ServiceContext
 from shared.telemetry import suppress_instrumentation
 
-CHINA = ZoneInfo("Asia/Shanghai")
 SELFIE_MAX_BYTES = 2 * 1024 * 1024  # a phone selfie at 640–1280 px is 50–400 KB
 NONCE_TTL_SECONDS = 600
 # A selfie waiting for its face result is kept at most this long even if no result ever comes

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.checkin.models import Round
 from services.checkin.models.exports import AuditEntry
-from services.checkin.round_lists import CHINA, RESULT_ZH, RESULTS, STUDY_FORM_ZH, GroupBy, group_key_names
+from services.checkin.round_lists import RESULT_ZH, RESULTS, STUDY_FORM_ZH, GroupBy, group_key_names
 from shared.auth import Principal
+from shared.china_time import CHINA
 from shared.idnumber import mask_student_number
 from shared.xlsx import workbook_bytes
 

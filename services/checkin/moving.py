@@ -8,17 +8,15 @@ with reason 转学, and the old school's counselor no longer looks after the stu
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
-
 from sqlalchemy import delete, func, select, update
 
 from services.checkin.domain.leave_request import ENDED_BY_TRANSFER, LeaveState, ending_on_transfer
 from services.checkin.models import CounselorView, Leave, StudentView
 from shared.bus.unit_of_work import UnitOfWork
+from shared.china_time import CHINA
 from shared.events import EventEnvelope
 from shared.events.common import StudentSummary
 
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991: a fixed offset is exact
 _OPEN = (LeaveState.REQUESTED.value, LeaveState.APPROVED.value)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
@@ -21,9 +20,9 @@ from services.checkin.domain.fm4 import VALID_RESULTS
 from services.checkin.domain.leave_request import GRANTED
 from services.checkin.models import CheckIn, CounselorView, Leave, Round, RoundAttendance, StudentView
 from shared.auth import Principal, Role
+from shared.china_time import CHINA
 from shared.jurisdiction import OrgColumns, jurisdiction_filter
 
-CHINA = ZoneInfo("Asia/Shanghai")
 ResultName = Literal["normal", "internship", "off_campus", "suspected_cheating"]
 RESULTS: tuple[ResultName, ...] = ("normal", "internship", "off_campus", "suspected_cheating")
 RESULT_ZH = {

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from services.checkin.round_clock import start_round_clock
 from services.checkin.selfie_retention import start_selfie_purge
 from shared.calendar_store import ensure_calendar
+from shared.china_time import CHINA
 from shared.service import ServiceContext
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 async def on_start(ctx: ServiceContext) -> None:

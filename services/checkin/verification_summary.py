@@ -3,19 +3,17 @@ another province: it joins the history that follows the student (issue 7, "the m
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
-
 from sqlalchemy import func, select
 
 from services.checkin.domain.check_in_result import CheckInResult
 from services.checkin.domain.leave_request import LeaveState
 from services.checkin.models import Leave, Miss, Round, RoundAttendance
 from shared.bus.unit_of_work import UnitOfWork
+from shared.china_time import CHINA
 from shared.events import EventEnvelope
 from shared.events.checkin import VerificationSummaryReleased
 from shared.events.enrollment import StudentTransferredOut
 
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 _COUNTED = (CheckInResult.NORMAL.value, CheckInResult.INTERNSHIP.value)
 
 

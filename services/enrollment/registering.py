@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, Table, exists, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,12 +29,12 @@ from services.enrollment.models import Major, School, SchoolClass, SchoolMajor, 
 from services.enrollment.problems import open_problem_record
 from services.enrollment.records import summary_of
 from shared.bus.unit_of_work import Emission, UnitOfWork
+from shared.china_time import today_in_china as today_in_china  # re-exported for this service
 from shared.events.enrollment import IdDigestAnnounced, StudentRegistered
 from shared.id_digest import id_digest
 from shared.service import ServiceContext
 from shared.workdays import WorkdayCalendar
 
-CHINA = ZoneInfo("Asia/Shanghai")
 # The tables themselves, for the import's multi-row INSERTs: through the ORM's bulk path each
 # row was first sorted through the mapper, a cost per row the import does not need.
 _STUDENT = cast(Table, Student.__table__)
@@ -57,10 +56,6 @@ class RegistrationDeps:
 def deps_of(ctx: ServiceContext) -> RegistrationDeps:
     deps: RegistrationDeps = ctx.extras[EXTRAS_KEY]
     return deps
-
-
-def today_in_china() -> date:
-    return datetime.now(CHINA).date()
 
 
 async def identity_verdict(

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from uuid6 import uuid7
@@ -44,13 +43,12 @@ from services.enrollment.models import School
 from services.enrollment.models.workflow import ApprovalChainRule, ReviewDecision, ReviewItem
 from shared.auth import Principal, Role
 from shared.bus.unit_of_work import UnitOfWork
+from shared.china_time import CHINA
 from shared.events.common import Lineage
 from shared.events.enrollment import ReviewDecided
 from shared.problems import Problem
 from shared.service import ServiceContext
 from shared.workdays import WorkdayCalendar
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 REVIEWER_LEVEL: dict[Role, ReviewLevel] = {
     Role.SCHOOL_LEADER: "school",  # 学籍主管领导 decides the school's step, never the registrar

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from services.enrollment.imports.worker import start_registration
 from services.enrollment.overdue_reviews import start_review_sweeper
 from services.enrollment.seeding import seed_org_tree
 from shared.calendar_store import ensure_calendar
+from shared.china_time import CHINA
 from shared.service import ServiceContext
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 async def on_start(ctx: ServiceContext) -> None:

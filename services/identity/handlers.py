@@ -8,7 +8,7 @@ the student consents and captures afresh there.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from opentelemetry import trace
 from sqlalchemy import select, update
@@ -27,6 +27,7 @@ from services.identity.retention import record_ended
 from shared.auth import Role
 from shared.bus.consumer import Subscriptions
 from shared.bus.unit_of_work import UnitOfWork
+from shared.china_time import CHINA
 from shared.events import EventEnvelope
 from shared.events.common import StudentSummary
 from shared.events.enrollment import (
@@ -39,7 +40,6 @@ from shared.events.enrollment import (
 from shared.telemetry import ATTR_STUDENT_ID
 
 subscriptions = Subscriptions()
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991: a fixed offset is exact
 
 
 @subscriptions.on(StudentRegistered)

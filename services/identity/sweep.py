@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from services.identity.handlers import CHINA
 from services.identity.retention import delete_due_templates
+from shared.china_time import CHINA
 from shared.db import make_engine, make_sessionmaker
 from shared.settings import Settings
 

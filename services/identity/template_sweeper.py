@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from services.identity.handlers import CHINA
 from services.identity.retention import delete_due_templates
+from shared.china_time import CHINA
 from shared.periodic import PeriodicTask
 from shared.service import ServiceContext
 

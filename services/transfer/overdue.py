@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Date, DateTime, ForeignKey, String, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -40,6 +39,7 @@ from services.transfer.models import Base, TransferCase
 from services.transfer.steps import load, store
 from shared.bus.unit_of_work import UnitOfWork
 from shared.calendar_store import ensure_calendar, load_calendar
+from shared.china_time import CHINA
 from shared.events.transfer import TransferStepOverdue
 from shared.periodic import PeriodicTask
 from shared.service import ServiceContext
@@ -47,7 +47,6 @@ from shared.workdays import WorkdayCalendar
 
 log = logging.getLogger(__name__)
 
-CHINA = ZoneInfo("Asia/Shanghai")
 CALENDAR_KEY = "calendar"
 SWEEPER_KEY = "transfer_overdue_sweeper"
 

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.kinds import KINDS
 from services.transfer.domain.transfer_process import STATE_LABELS, CaseState
+from shared.china_time import CHINA
 from shared.idnumber import mask_student_number
 
-CHINA = ZoneInfo("Asia/Shanghai")
 CHINA_ZONE_NAME = "Asia/Shanghai"  # for PostgreSQL's timezone(): the same zone as CHINA
 MAX_MONTHS = 120  # a monthly report spans at most ten years
 

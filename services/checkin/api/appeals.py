@@ -33,9 +33,9 @@ from services.checkin.domain.appeal_decision import (
     decide,
     may_decide,
 )
-from services.checkin.domain.opening_hours import CHINA
 from services.checkin.models import Appeal, CounselorView, Miss, MissPrompt, StudentView
 from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role
+from shared.china_time import CHINA
 from shared.events.checkin import MissPromptWithdrawn
 from shared.problems import conflict, field_problem, forbidden, not_found
 from shared.service import Context

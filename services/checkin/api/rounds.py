@@ -26,11 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.checkin.api.common import PROBLEM
 from services.checkin.domain.eligibility import Candidate, RoundScope, eligibility
 from services.checkin.domain.face_policy import EVERY
-from services.checkin.domain.opening_hours import CHINA
 from services.checkin.domain.terms import Season, term_name, term_of
 from services.checkin.models import Miss, Round, RoundAttendance, StudentView
 from services.checkin.round_lists import granted_leave_overlapping, round_days
 from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role, require_role
+from shared.china_time import CHINA
 from shared.problems import conflict, field_problem, forbidden, not_found
 from shared.service import Context
 

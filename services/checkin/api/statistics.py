@@ -23,7 +23,6 @@ from services.checkin.domain.eligibility import FULL_TIME, IN_SCHOOL
 from services.checkin.domain.fm4 import VALID_RESULTS, WINDOW_MONTHS, window_start
 from services.checkin.models import CheckIn, Miss, Round, StudentView
 from services.checkin.round_lists import (
-    CHINA,
     RESULTS,
     GroupBy,
     StudentFilters,
@@ -35,6 +34,7 @@ from services.checkin.round_lists import (
     visible,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
+from shared.china_time import CHINA
 from shared.idnumber import mask_student_number
 from shared.problems import field_problem
 from shared.service import Context

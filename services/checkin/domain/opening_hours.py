@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
-CHINA = ZoneInfo("Asia/Shanghai")
+from shared.china_time import CHINA
+
 DEFAULT_OPENS = time(7)
 DEFAULT_CLOSES = time(23)
 

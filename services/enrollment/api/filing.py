@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +27,7 @@ from services.enrollment.models import School, SchoolMajor, Student
 from services.enrollment.models.changes import FILING_ORG, Filing, StudentFiling
 from services.enrollment.review_items import today
 from shared.auth import CurrentPrincipal, Role, require_role
+from shared.china_time import CHINA
 from shared.events.common import Lineage
 from shared.events.enrollment import IntakeFiled
 from shared.jurisdiction import jurisdiction_filter
@@ -35,7 +35,6 @@ from shared.problems import Problem, field_problem, not_found
 from shared.service import Context
 
 router = APIRouter(prefix="/api/v1", tags=["filing"])
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class FilingBody(BaseModel):

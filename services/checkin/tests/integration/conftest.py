@@ -532,8 +532,8 @@ async def seed_future_round(
     **overrides: Any,
 ) -> Round:
     """A scheduled verification round of the area's county (or its school), grades 2024–2025."""
-    from services.checkin.domain.opening_hours import CHINA
     from services.checkin.domain.terms import term_of
+    from shared.china_time import CHINA
 
     values: dict[str, Any] = {
         "term": term_of(starts_at.astimezone(CHINA).date()),

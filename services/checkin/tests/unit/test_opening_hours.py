@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.checkin.domain.opening_hours import CHINA, within_opening_hours
+from services.checkin.domain.opening_hours import within_opening_hours
+from shared.china_time import CHINA
 
 
 def test_within_opening_hours__seven_in_the_morning_china_time_is_open() -> None:
