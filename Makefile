@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo down test test-fast lint trace status bench-faces bench-enrollment bench-checkin bench-floor bench-relay
+.PHONY: setup demo down test test-fast lint trace status bench-faces bench-enrollment bench-checkin bench-floor bench-relay bench-transfer
 
 setup:  ## install and start what is missing (servers, virtualenv)
 	@bash deploy/bootstrap.sh
@@ -44,3 +44,6 @@ bench-relay:  ## outbox relay events/s and CPU per event (ARGS="--events 20000 -
 
 bench-checkin:  ## peak check-ins: accepted/s, p50/p99, backlog, results vs a bare INSERT+publish floor (ARGS="--students 20000")
 	@$(PY) -u -m bench.checkin $(ARGS)
+
+bench-transfer:  ## cross-province transfers: last approval → record live and read models p50/p99, transfers/s, vs a bare publish → shovel → consume floor (ARGS="--transfers 1000")
+	@$(PY) -u -m bench.transfer $(ARGS)

@@ -18,6 +18,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from services.transfer.tests.integration.cases import (
+    act,
+    apply_from_other_province,
+    new_student_number,
+    read_case,
+    student_summary,
+    wait_for_case,
+)
 from services.transfer.tests.integration.conftest import HENAN_SCHOOL, SHANDONG_SCHOOL
 from services.transfer.tests.integration.support import (
     Province,
@@ -71,59 +79,17 @@ async def joined(henan: Province, shandong: Province) -> AsyncIterator[tuple[Pro
         yield henan, shandong
 
 
-def student(number: str, status: str = "in_school") -> StudentSummary:
-    return StudentSummary(
-        student_id=f"stu-{uuid.uuid4().hex[:12]}",
-        student_number=number,
+def shandong_student(number: str, status: str) -> StudentSummary:
+    return student_summary(
+        number,
+        SHANDONG_SCHOOL,
+        school_name="济南市第一职业中等专业学校",
         name="李四",
         sex="F",
-        birth_date=None,
         id_number_masked="3701**********1234",
-        lineage=SHANDONG_SCHOOL,
-        school_name="济南市第一职业中等专业学校",
         class_id="class-3737010001-2025-1",
-        grade=2025,
-        major_code="710201",
-        study_length=3.0,
-        study_form="full_time",
         status=status,
     )
-
-
-async def case_at(province: Province, transfer_id: str, who: tuple[Role, str]) -> dict[str, Any] | None:
-    response = await province.client.get(f"/api/v1/transfers/{transfer_id}", headers=province.headers(*who))
-    if response.status_code == 404:
-        return None
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def until(
-    province: Province, transfer_id: str, who: tuple[Role, str], state: str, pending: str | None = None
-) -> dict[str, Any]:
-    async def probe() -> dict[str, Any] | None:
-        case = await case_at(province, transfer_id, who)
-        if (
-            case is None
-            or case["state"] != state
-            or (pending is not None and case["pending_level"] != pending)
-        ):
-            return None
-        return case
-
-    return await eventually(probe)
-
-
-async def act(
-    province: Province, transfer_id: str, verb: str, who: tuple[Role, str], expect: int = 200, **body: str
-) -> dict[str, Any]:
-    response = await province.client.post(
-        f"/api/v1/transfers/{transfer_id}/{verb}", json=body or None, headers=province.headers(*who)
-    )
-    assert response.status_code == expect, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 async def open_and_check(
@@ -135,29 +101,19 @@ async def open_and_check(
     kind: str = "cross_province",
 ) -> tuple[str, StudentSummary]:
     """The destination applies; both enrollments check, as they would on the events they get."""
-    number = f"G{uuid.uuid4().int % 10**17:017d}X"
-    response = await henan.client.post(
-        "/api/v1/transfers",
-        json={
-            "kind": kind,
-            "student_number": number,
-            "student_name": "李四",
-            "origin_province": "37",
-            "grade": 2025,
-            "reason": "随父母工作调动",
-        },
-        headers=henan.headers(*DEST_REGISTRAR),
+    number = new_student_number()
+    applied = await apply_from_other_province(
+        henan, "37", kind=kind, student_number=number, applicant=DEST_REGISTRAR
     )
-    assert response.status_code == 201, response.text
-    transfer_id: str = response.json()["id"]
+    transfer_id: str = applied["id"]
     correlation = uuid.UUID(transfer_id)
     await henan.publish(
         DestinationChecked(transfer_id=transfer_id, ok=True, school_type="secondary_vocational"),
         correlation_id=correlation,
     )
     # The origin opened its copy from the case the destination sent, then asked its enrollment.
-    await until(shandong, transfer_id, (Role.PROVINCE, "37"), "UNDER_REVIEW")
-    summary = student(number, status)
+    await wait_for_case(shandong, transfer_id, state="UNDER_REVIEW")
+    summary = shandong_student(number, status)
     await shandong.publish(
         OriginChecked(
             transfer_id=transfer_id,
@@ -172,12 +128,9 @@ async def open_and_check(
 
 
 async def to_origin_bureau(henan: Province, shandong: Province, transfer_id: str) -> None:
-    async def both_checked() -> dict[str, Any] | None:
-        case = await case_at(henan, transfer_id, DEST_LEADER)
-        assert case is not None
-        return case if case["origin_checked"] and case["dest_checked"] else None
-
-    checked = await eventually(both_checked)
+    checked = await wait_for_case(
+        henan, transfer_id, DEST_LEADER, where=lambda case: case["origin_checked"] and case["dest_checked"]
+    )
     assert checked["origin_school"] == SHANDONG_SCHOOL.school
     assert checked["student_summary"]["id_number_masked"] == "3701**********1234"
     assert checked["state_label"] == "待转入学校审核"
@@ -186,13 +139,15 @@ async def to_origin_bureau(henan: Province, shandong: Province, transfer_id: str
     approved = await act(henan, transfer_id, "approve", DEST_COUNTY, opinion="同意")
     assert (approved["pending_level"], approved["state_label"]) == ("origin_school", "待转出学校审核")
 
-    await until(shandong, transfer_id, ORIGIN_REGISTRAR, "UNDER_REVIEW", "origin_school")
+    await wait_for_case(
+        shandong, transfer_id, ORIGIN_REGISTRAR, state="UNDER_REVIEW", pending_level="origin_school"
+    )
     queue = await shandong.client.get("/api/v1/transfers/queue", headers=shandong.headers(*ORIGIN_REGISTRAR))
     assert transfer_id in [c["id"] for c in queue.json()["items"]]
     # Origin levels are reviewed in the origin province only.
     await act(henan, transfer_id, "approve", DEST_COUNTY, expect=403)
     await act(shandong, transfer_id, "approve", ORIGIN_REGISTRAR)
-    await until(henan, transfer_id, DEST_LEADER, "UNDER_REVIEW", "origin_county")
+    await wait_for_case(henan, transfer_id, DEST_LEADER, state="UNDER_REVIEW", pending_level="origin_county")
 
 
 def timeline(case: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -222,14 +177,14 @@ async def test_saga__both_copies_complete_with_one_timeline(
     ]
     assert released.exchange == "xueji.events"
     assert json.loads(released.body)["data"]["destination"]["school"] == HENAN_SCHOOL.school
-    await until(henan, transfer_id, DEST_LEADER, "RECORDS_MOVING")
+    await wait_for_case(henan, transfer_id, DEST_LEADER, state="RECORDS_MOVING")
     await act(henan, transfer_id, "cancel", DEST_REGISTRAR, expect=409)  # the records are moving
 
     moved = summary.model_copy(update={"lineage": HENAN_SCHOOL})
     await henan.publish(StudentTransferredIn(student=moved, transfer_id=transfer_id, from_province="37"))
 
-    dest = await until(henan, transfer_id, DEST_LEADER, "COMPLETED")
-    origin = await until(shandong, transfer_id, ORIGIN_COUNTY, "COMPLETED")
+    dest = await wait_for_case(henan, transfer_id, DEST_LEADER, state="COMPLETED")
+    origin = await wait_for_case(shandong, transfer_id, ORIGIN_COUNTY, state="COMPLETED")
     assert dest["state_label"] == "调档完毕"
     assert timeline(dest) == timeline(origin)
     assert [(s["action"], s["level"], s["actor_province"]) for s in dest["timeline"]] == [
@@ -267,11 +222,11 @@ async def test_saga__records_arriving_before_the_final_approval_complete_the_cas
             return await session.get(InboxMessage, ("transfer.events", event.id)) is not None
 
     await eventually(consumed)
-    assert (await case_at(henan, transfer_id, DEST_LEADER) or {})["state"] == "UNDER_REVIEW"
+    assert (await read_case(henan, transfer_id, DEST_LEADER))["state"] == "UNDER_REVIEW"
 
     await act(shandong, transfer_id, "approve", ORIGIN_COUNTY)
-    dest = await until(henan, transfer_id, DEST_LEADER, "COMPLETED")
-    origin = await until(shandong, transfer_id, ORIGIN_COUNTY, "COMPLETED")
+    dest = await wait_for_case(henan, transfer_id, DEST_LEADER, state="COMPLETED")
+    origin = await wait_for_case(shandong, transfer_id, ORIGIN_COUNTY, state="COMPLETED")
     assert timeline(dest) == timeline(origin)
     await no_dead_letters(henan, shandong)
 
@@ -280,7 +235,7 @@ async def test_saga__a_failed_origin_check_rejects_both_copies(joined: tuple[Pro
     henan, shandong = joined
     transfer_id, _ = await open_and_check(henan, shandong, origin_ok=False)
 
-    rejected = await until(henan, transfer_id, DEST_REGISTRAR, "REJECTED")
+    rejected = await wait_for_case(henan, transfer_id, DEST_REGISTRAR, state="REJECTED")
     assert (rejected["origin_checked"], rejected["check_reasons"]) == (False, ["转出省无此学籍号的学生"])
     last = rejected["timeline"][-1]
     assert (last["action"], last["level"], last["actor_role"], last["actor_province"]) == (
@@ -289,7 +244,7 @@ async def test_saga__a_failed_origin_check_rejects_both_copies(joined: tuple[Pro
         "system",
         "41",
     )
-    origin = await until(shandong, transfer_id, (Role.PROVINCE, "37"), "REJECTED")
+    origin = await wait_for_case(shandong, transfer_id, state="REJECTED")
     assert timeline(origin) == timeline(rejected)
     await no_dead_letters(henan, shandong)
 
@@ -299,7 +254,7 @@ async def test_saga__a_status_the_kind_does_not_take_is_rejected_with_the_rule(
 ) -> None:
     henan, shandong = joined
     transfer_id, _ = await open_and_check(henan, shandong, status="suspended")
-    rejected = await until(henan, transfer_id, DEST_REGISTRAR, "REJECTED")
+    rejected = await wait_for_case(henan, transfer_id, DEST_REGISTRAR, state="REJECTED")
     assert rejected["check_reasons"] == ["学籍状态为“休学”，不能办理跨省转学"]
 
 
@@ -310,7 +265,7 @@ async def test_cancel__while_the_applicant_holds_the_case_it_ends_at_once_on_bot
     transfer_id, _ = await open_and_check(henan, shandong)
     cancelled = await act(henan, transfer_id, "cancel", DEST_REGISTRAR, opinion="填报错误")
     assert (cancelled["state"], cancelled["state_label"]) == ("CANCELLED", "已撤销")
-    origin = await until(shandong, transfer_id, (Role.PROVINCE, "37"), "CANCELLED")
+    origin = await wait_for_case(shandong, transfer_id, state="CANCELLED")
     assert timeline(origin) == timeline(cancelled)
     assert not [r for r in await shandong.outbox(transfer_id) if r.event_type == "transfer.transfer.approved"]
 
@@ -326,15 +281,13 @@ async def test_cancel__while_the_origin_holds_it_is_requested_and_the_origin_dec
     assert requested["cancel_requested"] and requested["state"] == "UNDER_REVIEW"
     await act(henan, transfer_id, "cancel", DEST_REGISTRAR, expect=409)  # one request at a time
 
-    origin = await until(shandong, transfer_id, ORIGIN_COUNTY, "CANCELLED")
-    dest = await until(henan, transfer_id, DEST_REGISTRAR, "CANCELLED")
+    origin = await wait_for_case(shandong, transfer_id, ORIGIN_COUNTY, state="CANCELLED")
+    dest = await wait_for_case(henan, transfer_id, DEST_REGISTRAR, state="CANCELLED")
     assert [s["action"] for s in dest["timeline"]][-2:] == ["cancel_requested", "cancel"]
     assert timeline(origin) == timeline(dest)
     # The origin bureau lost the race: a clear 409, and nothing moves.
-    refused = await shandong.client.post(
-        f"/api/v1/transfers/{transfer_id}/approve", headers=shandong.headers(*ORIGIN_COUNTY)
-    )
-    assert refused.status_code == 409 and refused.json()["detail_zh"] == "该转学申请无待审核环节"
+    refused = await act(shandong, transfer_id, "approve", ORIGIN_COUNTY, expect=409)
+    assert refused["detail_zh"] == "该转学申请无待审核环节"
     assert not [r for r in await shandong.outbox(transfer_id) if r.event_type == "transfer.transfer.approved"]
 
 
@@ -350,19 +303,18 @@ async def test_cancel__after_the_final_approval_the_request_is_refused_with_the_
         await act(shandong, transfer_id, "approve", ORIGIN_COUNTY)
         await act(henan, transfer_id, "cancel", DEST_REGISTRAR, expect=202)
 
-        async def refused_at_origin() -> dict[str, Any] | None:
-            case = await case_at(shandong, transfer_id, ORIGIN_COUNTY)
-            return case if case and case["timeline"][-1]["action"] == "cancel_refused" else None
-
-        origin = await eventually(refused_at_origin)
+        origin = await wait_for_case(
+            shandong,
+            transfer_id,
+            ORIGIN_COUNTY,
+            where=lambda case: case["timeline"][-1]["action"] == "cancel_refused",
+        )
     assert origin["state"] == "RECORDS_MOVING"
     assert origin["timeline"][-1]["opinion"] == "学籍档案已开始调转，不能撤销或再审核"
 
-    async def answered() -> dict[str, Any] | None:
-        case = await case_at(henan, transfer_id, DEST_REGISTRAR)
-        return case if case and case["state"] == "RECORDS_MOVING" and not case["cancel_requested"] else None
-
-    dest = await eventually(answered)
+    dest = await wait_for_case(
+        henan, transfer_id, DEST_REGISTRAR, state="RECORDS_MOVING", cancel_requested=False
+    )
     assert timeline(dest) == timeline(origin)
     assert [r for r in await shandong.outbox(transfer_id) if r.event_type == "transfer.transfer.approved"]
     await no_dead_letters(henan, shandong)
@@ -373,14 +325,13 @@ async def test_steps__a_duplicated_step_changes_nothing(joined: tuple[Province, 
     transfer_id, _ = await open_and_check(henan, shandong)
     await to_origin_bureau(henan, shandong, transfer_id)
     [step, *_] = [r for r in await shandong.outbox(transfer_id) if r.event_type == "transfer.case.step"]
-    before = await case_at(henan, transfer_id, DEST_LEADER)
+    before = await read_case(henan, transfer_id, DEST_LEADER)
 
     await shandong.publish(
         CaseStepTaken.model_validate(json.loads(step.body)["data"]), source="transfer", to_province="41"
     )
     await asyncio.sleep(1.0)
-    assert before is not None
-    assert timeline(await case_at(henan, transfer_id, DEST_LEADER) or {}) == timeline(before)
+    assert timeline(await read_case(henan, transfer_id, DEST_LEADER)) == timeline(before)
     await no_dead_letters(henan, shandong)
 
 
@@ -390,18 +341,18 @@ async def test_after_graduation__a_graduate_moves_after_the_admitting_side_and_t
     henan, shandong = joined
     transfer_id, summary = await open_and_check(henan, shandong, status="graduated", kind="after_graduation")
 
-    async def checked() -> dict[str, Any] | None:
-        case = await case_at(henan, transfer_id, DEST_LEADER)
-        return case if case and case["origin_checked"] and case["dest_checked"] else None
-
-    case = await eventually(checked)
+    case = await wait_for_case(
+        henan, transfer_id, DEST_LEADER, where=lambda case: case["origin_checked"] and case["dest_checked"]
+    )
     assert (case["kind_label"], case["chain"]) == (
         "毕业后跨省就学",
         ["dest_school", "dest_county", "origin_county"],
     )
     await act(henan, transfer_id, "approve", DEST_LEADER)
     await act(henan, transfer_id, "approve", DEST_COUNTY)
-    await until(shandong, transfer_id, ORIGIN_COUNTY, "UNDER_REVIEW", "origin_county")
+    await wait_for_case(
+        shandong, transfer_id, ORIGIN_COUNTY, state="UNDER_REVIEW", pending_level="origin_county"
+    )
     await act(shandong, transfer_id, "approve", ORIGIN_COUNTY)
     await henan.publish(
         StudentTransferredIn(
@@ -410,8 +361,8 @@ async def test_after_graduation__a_graduate_moves_after_the_admitting_side_and_t
             from_province="37",
         )
     )
-    dest = await until(henan, transfer_id, DEST_LEADER, "COMPLETED")
-    origin = await until(shandong, transfer_id, ORIGIN_COUNTY, "COMPLETED")
+    dest = await wait_for_case(henan, transfer_id, DEST_LEADER, state="COMPLETED")
+    origin = await wait_for_case(shandong, transfer_id, ORIGIN_COUNTY, state="COMPLETED")
     assert timeline(dest) == timeline(origin)
 
 
@@ -420,5 +371,5 @@ async def test_after_graduation__a_student_still_in_school_is_not_taken(
 ) -> None:
     henan, shandong = joined
     transfer_id, _ = await open_and_check(henan, shandong, status="in_school", kind="after_graduation")
-    rejected = await until(henan, transfer_id, DEST_REGISTRAR, "REJECTED")
+    rejected = await wait_for_case(henan, transfer_id, DEST_REGISTRAR, state="REJECTED")
     assert rejected["check_reasons"] == ["学籍状态为“在校”，不能办理毕业后跨省就学"]

@@ -16,15 +16,16 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from services.transfer.audit import AuditEntry, TransferExportRequest
-from services.transfer.tests.integration.conftest import HENAN_OTHER_SCHOOL
-from services.transfer.tests.integration.support import Province
-from services.transfer.tests.integration.test_tracking import (
+from services.transfer.tests.integration.cases import (
     DEST,
     ORIGIN,
-    cancelled,
+    cancelled_case,
     signed_in,
-    unique_name,
+    unique_student_name,
+    upload_evidence,
 )
+from services.transfer.tests.integration.conftest import HENAN_OTHER_SCHOOL
+from services.transfer.tests.integration.support import Province
 from services.transfer.tracking import CaseFilter
 from shared.auth import Role
 from shared.dual_post import DOWNLOAD_WINDOW
@@ -61,8 +62,8 @@ async def audit_of(henan: Province, export_id: str) -> list[tuple[str, str]]:
 async def test_an_export_approved_by_a_second_user_is_downloaded_once_by_its_requester(
     henan: Province,
 ) -> None:
-    prefix = unique_name()
-    await cancelled(henan, f"{prefix}甲")
+    prefix = unique_student_name()
+    await cancelled_case(henan, f"{prefix}甲")
     asker, asker_headers = county_user(henan)
     approver, approver_headers = county_user(henan)
 
@@ -156,8 +157,8 @@ async def test_an_approved_export_expires_after_the_download_window(henan: Provi
 
 
 async def test_the_workbook_holds_only_the_requesters_jurisdiction(henan: Province) -> None:
-    prefix = unique_name()
-    await cancelled(henan, f"{prefix}甲")  # a Zhengzhou school's case, to Kaifeng
+    prefix = unique_student_name()
+    await cancelled_case(henan, f"{prefix}甲")  # a Zhengzhou school's case, to Kaifeng
     registrar = f"registrar-{uuid.uuid4().hex[:8]}"
     asker_headers = signed_in(henan, Role.SCHOOL_REGISTRAR, HENAN_OTHER_SCHOOL.school, registrar)
     leader = signed_in(henan, Role.SCHOOL_LEADER, HENAN_OTHER_SCHOOL.school, f"leader-{uuid.uuid4().hex[:8]}")
@@ -213,14 +214,8 @@ def test_a_stored_filter_reads_back_as_the_same_filter() -> None:
 async def test_an_evidence_download_is_audit_logged(henan: Province) -> None:
     username = f"registrar-{uuid.uuid4().hex[:8]}"
     headers = signed_in(henan, Role.SCHOOL_REGISTRAR, ORIGIN.school, username)
-    upload = await henan.client.post(
-        "/api/v1/transfers/evidence",
-        params={"filename": "申请书.pdf"},
-        content=b"%PDF-1.4 handwritten request",
-        headers={**headers, "Content-Type": "application/pdf"},
-    )
-    assert upload.status_code == 201, upload.text
-    evidence_id = upload.json()["evidence_id"]
+    upload = await upload_evidence(henan, headers, filename="申请书.pdf")
+    evidence_id = upload["evidence_id"]
     response = await henan.client.get(f"/api/v1/transfers/evidence/{evidence_id}", headers=headers)
     assert response.status_code == 200 and response.content == b"%PDF-1.4 handwritten request"
     stranger = signed_in(henan, Role.SCHOOL_REGISTRAR, HENAN_OTHER_SCHOOL.school, f"x-{uuid.uuid4().hex[:8]}")
@@ -236,4 +231,4 @@ async def test_an_evidence_download_is_audit_logged(henan: Province) -> None:
         username,
         ORIGIN.school,
     )
-    assert entry.detail["sha256"] == upload.json()["sha256"]
+    assert entry.detail["sha256"] == upload["sha256"]

@@ -5,11 +5,22 @@ configured chain, and the one-open-case rule. The test plays enrollment by publi
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
 
+from services.transfer.tests.integration.cases import (
+    HENAN_REGISTRAR,
+    act,
+    apply_from_other_province,
+    apply_in_province,
+    new_student_number,
+    pass_both_checks,
+    read_case,
+    student_summary,
+    upload_evidence,
+    wait_for_case,
+)
 from services.transfer.tests.integration.conftest import (
     HENAN_KAIFENG_SCHOOL,
     HENAN_OTHER_SCHOOL,
@@ -17,13 +28,11 @@ from services.transfer.tests.integration.conftest import (
 )
 from services.transfer.tests.integration.support import Province
 from shared.auth import Role
-from shared.events.common import Lineage, StudentSummary
-from shared.events.enrollment import DestinationChecked, OriginChecked, StudentMovedWithinProvince
-from shared.testing import eventually
+from shared.events.common import Lineage
+from shared.events.enrollment import StudentMovedWithinProvince
 
 pytestmark = pytest.mark.integration
 
-REGISTRAR = (Role.SCHOOL_REGISTRAR, HENAN_SCHOOL.school)
 CROSS_CITY_CHAIN = [
     "origin_school",
     "dest_school",
@@ -33,6 +42,7 @@ CROSS_CITY_CHAIN = [
     "dest_city",
     "origin_province",
 ]
+ZHENGZHOU_SCHOOL_NAME = "郑州市信息技术中等职业学校"
 
 
 def reviewer(level: str, destination: Lineage) -> tuple[Role, str]:
@@ -46,97 +56,19 @@ def reviewer(level: str, destination: Lineage) -> tuple[Role, str]:
     }[office]
 
 
-async def upload(henan: Province, who: tuple[Role, str] = REGISTRAR) -> str:
-    response = await henan.client.post(
-        "/api/v1/transfers/evidence",
-        params={"filename": "转学申请书.pdf"},
-        content=b"%PDF-1.4 handwritten request",
-        headers={**henan.headers(*who), "Content-Type": "application/pdf"},
-    )
-    assert response.status_code == 201, response.text
-    evidence_id: str = response.json()["evidence_id"]
-    return evidence_id
-
-
-def new_number() -> str:
-    return f"G{uuid.uuid4().int % 10**17:017d}X"
-
-
-async def apply(
-    henan: Province, destination: Lineage, number: str, expect: int = 201, **extra: Any
-) -> dict[str, Any]:
-    body = {
-        "kind": "in_province",
-        "student_number": number,
-        "student_name": "王五",
-        "destination_school": destination.school,
-        "grade": 2025,
-        "reason": "家庭搬迁",
-        "evidence_ids": [await upload(henan)],
-        **extra,
-    }
-    response = await henan.client.post("/api/v1/transfers", json=body, headers=henan.headers(*REGISTRAR))
-    assert response.status_code == expect, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
-def summary(number: str, school: Lineage = HENAN_SCHOOL) -> StudentSummary:
-    return StudentSummary(
-        student_id=f"stu-{uuid.uuid4().hex[:12]}",
-        student_number=number,
-        name="王五",
-        sex="M",
-        birth_date=None,
-        id_number_masked="4101**********5678",
-        lineage=school,
-        school_name="郑州市信息技术中等职业学校",
-        class_id=None,
-        grade=2025,
-        major_code="710201",
-        study_length=3.0,
-        study_form="full_time",
-        status="in_school",
-    )
-
-
-async def check_both(henan: Province, transfer_id: str, student: StudentSummary) -> None:
-    await henan.publish(
-        DestinationChecked(transfer_id=transfer_id, ok=True, school_type="secondary_vocational")
-    )
-    await henan.publish(
-        OriginChecked(transfer_id=transfer_id, ok=True, student=student, school_type="secondary_vocational")
-    )
-
-
-async def case_of(henan: Province, transfer_id: str) -> dict[str, Any]:
-    response = await henan.client.get(
-        f"/api/v1/transfers/{transfer_id}", headers=henan.headers(Role.PROVINCE, "41")
-    )
-    assert response.status_code == 200, response.text
-    case: dict[str, Any] = response.json()
-    return case
-
-
-async def checked(henan: Province, transfer_id: str) -> dict[str, Any]:
-    async def probe() -> dict[str, Any] | None:
-        case = await case_of(henan, transfer_id)
-        return case if case["origin_checked"] is not None and case["dest_checked"] is not None else None
-
-    return await eventually(probe)
-
-
 async def test_between_cities__every_level_up_to_the_province_reviews_then_the_record_moves(
     henan: Province,
 ) -> None:
-    number = new_number()
-    applied = await apply(henan, HENAN_KAIFENG_SCHOOL, number)
+    number = new_student_number()
+    applied = await apply_in_province(henan, HENAN_KAIFENG_SCHOOL, student_number=number)
     assert applied["chain"] == CROSS_CITY_CHAIN
     assert applied["timeline"][0]["evidence"][0]["filename"] == "转学申请书.pdf"
     transfer_id = applied["id"]
-    student = summary(number)
-    await check_both(henan, transfer_id, student)
-    await checked(henan, transfer_id)
+    student = student_summary(number, HENAN_SCHOOL, school_name=ZHENGZHOU_SCHOOL_NAME)
+    await pass_both_checks(henan, transfer_id, student)
+    await wait_for_case(
+        henan, transfer_id, where=lambda case: None not in (case["origin_checked"], case["dest_checked"])
+    )
 
     for level in CROSS_CITY_CHAIN:
         who = reviewer(level, HENAN_KAIFENG_SCHOOL)
@@ -144,18 +76,10 @@ async def test_between_cities__every_level_up_to_the_province_reviews_then_the_r
         assert transfer_id in [c["id"] for c in queue.json()["items"]], level
         # Someone who sees the case but does not review this level.
         wrong = (Role.PROVINCE, "41") if level != "origin_province" else (Role.COUNTY, HENAN_SCHOOL.county)
-        refused = await henan.client.post(
-            f"/api/v1/transfers/{transfer_id}/approve", headers=henan.headers(*wrong)
-        )
-        assert refused.status_code == 403, level
-        response = await henan.client.post(
-            f"/api/v1/transfers/{transfer_id}/approve",
-            json={"opinion": f"{level} 同意"},
-            headers=henan.headers(*who),
-        )
-        assert response.status_code == 200, response.text
+        await act(henan, transfer_id, "approve", wrong, expect=403)
+        await act(henan, transfer_id, "approve", who, opinion=f"{level} 同意")
 
-    moving = await case_of(henan, transfer_id)
+    moving = await read_case(henan, transfer_id)
     assert moving["state"] == "RECORDS_MOVING"
     [approved] = [r for r in await henan.outbox(transfer_id) if r.event_type == "transfer.transfer.approved"]
     data = json.loads(approved.body)["data"]
@@ -166,23 +90,14 @@ async def test_between_cities__every_level_up_to_the_province_reviews_then_the_r
         StudentMovedWithinProvince(student=moved, transfer_id=transfer_id, from_lineage=HENAN_SCHOOL)
     )
 
-    async def completed() -> dict[str, Any] | None:
-        case = await case_of(henan, transfer_id)
-        return case if case["state"] == "COMPLETED" else None
-
-    done = await completed_case(completed)
+    done = await wait_for_case(henan, transfer_id, state="COMPLETED")
     assert [line["action"] for line in done["timeline"]] == ["apply", *["approve"] * 7, "records_moved"]
     # Nothing crosses a province border in a transfer inside one.
     assert not [r for r in await henan.outbox(transfer_id) if r.exchange != "xueji.events"]
 
 
-async def completed_case(probe: Any) -> dict[str, Any]:
-    result: dict[str, Any] = await eventually(probe)
-    return result
-
-
 async def test_same_city__the_bureaus_review_without_the_province(henan: Province) -> None:
-    applied = await apply(henan, HENAN_OTHER_SCHOOL, new_number())
+    applied = await apply_in_province(henan, HENAN_OTHER_SCHOOL)
     assert applied["chain"] == ["origin_school", "dest_school", "origin_county", "dest_county"]
     assert applied["state_label"] == "待转出学校审核"
 
@@ -194,13 +109,15 @@ async def test_batch__thirty_students_go_up_to_the_province_twenty_nine_do_not(h
             json={
                 "destination_school": HENAN_OTHER_SCHOOL.school,
                 "reason": "专业调整",
-                "evidence_ids": [await upload(henan)],
+                "evidence_ids": [
+                    (await upload_evidence(henan, henan.headers(*HENAN_REGISTRAR)))["evidence_id"]
+                ],
                 "students": [
-                    {"student_number": new_number(), "student_name": f"学生{i}", "grade": 2025}
+                    {"student_number": new_student_number(), "student_name": f"学生{i}", "grade": 2025}
                     for i in range(size)
                 ],
             },
-            headers=henan.headers(*REGISTRAR),
+            headers=henan.headers(*HENAN_REGISTRAR),
         )
         assert response.status_code == 201, response.text
         result: dict[str, Any] = response.json()
@@ -221,54 +138,39 @@ async def test_apply__without_the_handwritten_request_is_422_naming_the_field(he
         "/api/v1/transfers",
         json={
             "kind": "in_province",
-            "student_number": new_number(),
+            "student_number": new_student_number(),
             "student_name": "王五",
             "destination_school": HENAN_OTHER_SCHOOL.school,
             "grade": 2025,
             "reason": "家庭搬迁",
         },
-        headers=henan.headers(*REGISTRAR),
+        headers=henan.headers(*HENAN_REGISTRAR),
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "evidence_ids"
 
 
 async def test_apply__someone_elses_evidence_is_refused(henan: Province) -> None:
-    foreign = await upload(henan, (Role.SCHOOL_REGISTRAR, HENAN_OTHER_SCHOOL.school))
-    response = await henan.client.post(
-        "/api/v1/transfers",
-        json={
-            "kind": "in_province",
-            "student_number": new_number(),
-            "student_name": "王五",
-            "destination_school": HENAN_OTHER_SCHOOL.school,
-            "grade": 2025,
-            "reason": "家庭搬迁",
-            "evidence_ids": [foreign],
-        },
-        headers=henan.headers(*REGISTRAR),
-    )
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "evidence_ids[0]"
+    other_registrar = henan.headers(Role.SCHOOL_REGISTRAR, HENAN_OTHER_SCHOOL.school)
+    foreign = (await upload_evidence(henan, other_registrar))["evidence_id"]
+    refused = await apply_in_province(henan, HENAN_OTHER_SCHOOL, evidence_ids=[foreign], expect=422)
+    assert refused["errors"][0]["field"] == "evidence_ids[0]"
 
 
 async def test_apply__a_second_open_case_for_the_student_is_409(henan: Province) -> None:
-    number = new_number()
-    await apply(henan, HENAN_OTHER_SCHOOL, number)
-    refused = await apply(henan, HENAN_KAIFENG_SCHOOL, number, expect=409)
+    number = new_student_number()
+    await apply_in_province(henan, HENAN_OTHER_SCHOOL, student_number=number)
+    refused = await apply_in_province(henan, HENAN_KAIFENG_SCHOOL, student_number=number, expect=409)
     assert refused["type"].endswith("transfer-open")
 
 
 async def test_check__a_student_of_another_school_is_rejected_by_the_system(henan: Province) -> None:
-    number = new_number()
-    transfer_id = (await apply(henan, HENAN_OTHER_SCHOOL, number))["id"]
-    await check_both(henan, transfer_id, summary(number, school=HENAN_OTHER_SCHOOL))
-
-    async def rejected() -> dict[str, Any] | None:
-        case = await case_of(henan, transfer_id)
-        return case if case["state"] == "REJECTED" else None
-
-    case = await completed_case(rejected)
+    number = new_student_number()
+    transfer_id = (await apply_in_province(henan, HENAN_OTHER_SCHOOL, student_number=number))["id"]
+    await pass_both_checks(
+        henan, transfer_id, student_summary(number, HENAN_OTHER_SCHOOL, school_name=ZHENGZHOU_SCHOOL_NAME)
+    )
+    case = await wait_for_case(henan, transfer_id, state="REJECTED")
     assert case["check_reasons"] == ["该学生学籍不在申请转出的学校"]
 
 
@@ -283,7 +185,7 @@ async def test_chains__the_province_configures_its_chain_and_new_cases_follow_it
     not_province = await henan.client.put(
         "/api/v1/transfer-chains/in_province",
         json={"levels": ["origin_school"]},
-        headers=henan.headers(*REGISTRAR),
+        headers=henan.headers(*HENAN_REGISTRAR),
     )
     assert not_province.status_code == 403
     levels = ["origin_school", "origin_county", "dest_school", "dest_county", "dest_city"]
@@ -291,24 +193,20 @@ async def test_chains__the_province_configures_its_chain_and_new_cases_follow_it
         "/api/v1/transfer-chains/joint_programme", json={"levels": levels}, headers=province
     )
     assert ok.status_code == 200, ok.text
-    applied = await apply(henan, HENAN_OTHER_SCHOOL, new_number(), kind="joint_programme")
+    applied = await apply_in_province(henan, HENAN_OTHER_SCHOOL, kind="joint_programme")
     assert applied["chain"] == levels
     listed = await henan.client.get("/api/v1/transfer-chains", headers=province)
     assert {c["kind"]: c["chain"] for c in listed.json()}["joint_programme"] == levels
 
 
 async def test_apply__across_provinces_the_partner_must_be_configured(henan: Province) -> None:
-    response = await henan.client.post(
-        "/api/v1/transfers",
-        json={
-            "kind": "after_graduation",
-            "student_number": new_number(),
-            "student_name": "赵六",
-            "origin_province": "44",
-            "grade": 2026,
-            "reason": "初中毕业后到河南就读",
-        },
-        headers=henan.headers(*REGISTRAR),
+    refused = await apply_from_other_province(
+        henan,
+        "44",
+        kind="after_graduation",
+        student_name="赵六",
+        reason="初中毕业后到河南就读",
+        grade=2026,
+        expect=422,
     )
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "origin_province"
+    assert refused["errors"][0]["field"] == "origin_province"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from sqlalchemy import select, update
 from services.transfer.domain.deadlines import has_expired, is_overdue, review_due
 from services.transfer.models import TransferCase
 from services.transfer.overdue import SWEEPER_KEY, OverdueFlag, OverdueSweeper, calendar, sweep, today
+from services.transfer.tests.integration.cases import apply_from_other_province, apply_in_province, read_case
 from services.transfer.tests.integration.conftest import (
     HENAN_KAIFENG_SCHOOL,
     HENAN_OTHER_SCHOOL,
@@ -33,7 +33,6 @@ from shared.bus.topology import INTERPROVINCE_OUT, interprovince_routing_key
 pytestmark = pytest.mark.integration
 
 CHINA = ZoneInfo("Asia/Shanghai")
-REGISTRAR = (Role.SCHOOL_REGISTRAR, HENAN_SCHOOL.school)
 LATE_SCHOOL = (Role.SCHOOL_LEADER, HENAN_SCHOOL.school)
 ITS_COUNTY = (Role.COUNTY, HENAN_SCHOOL.county)
 ITS_CITY = (Role.CITY, HENAN_SCHOOL.city)
@@ -69,60 +68,19 @@ async def wait_since(henan: Province, transfer_id: str, start: date) -> None:
         await session.commit()
 
 
-async def upload(henan: Province) -> str:
-    response = await henan.client.post(
-        "/api/v1/transfers/evidence",
-        params={"filename": "转学申请书.pdf"},
-        content=b"%PDF-1.4 handwritten request",
-        headers={**henan.headers(*REGISTRAR), "Content-Type": "application/pdf"},
-    )
-    assert response.status_code == 201, response.text
-    evidence_id: str = response.json()["evidence_id"]
-    return evidence_id
-
-
-def new_number() -> str:
-    return f"G{uuid.uuid4().int % 10**17:017d}X"
-
-
-async def apply_in_province(henan: Province) -> str:
+async def apply_in_city(henan: Province) -> str:
     """Henan's school moves a student to another school of its own city: waits for itself first."""
-    response = await henan.client.post(
-        "/api/v1/transfers",
-        json={
-            "kind": "in_province",
-            "student_number": new_number(),
-            "student_name": "王五",
-            "destination_school": HENAN_OTHER_SCHOOL.school,
-            "grade": 2025,
-            "reason": "家庭搬迁",
-            "evidence_ids": [await upload(henan)],
-        },
-        headers=henan.headers(*REGISTRAR),
-    )
-    assert response.status_code == 201, response.text
-    assert response.json()["pending_level"] == "origin_school"
-    transfer_id: str = response.json()["id"]
+    applied = await apply_in_province(henan, HENAN_OTHER_SCHOOL)
+    assert applied["pending_level"] == "origin_school"
+    transfer_id: str = applied["id"]
     return transfer_id
 
 
 async def apply_from_shandong(henan: Province) -> str:
     """Henan's school takes a student from Shandong: Henan's school reviews first, so Henan holds."""
-    response = await henan.client.post(
-        "/api/v1/transfers",
-        json={
-            "kind": "cross_province",
-            "student_number": new_number(),
-            "student_name": "李四",
-            "origin_province": "37",
-            "grade": 2025,
-            "reason": "随父母工作调动",
-        },
-        headers=henan.headers(*REGISTRAR),
-    )
-    assert response.status_code == 201, response.text
-    assert response.json()["pending_level"] == "dest_school"
-    transfer_id: str = response.json()["id"]
+    applied = await apply_from_other_province(henan, "37")
+    assert applied["pending_level"] == "dest_school"
+    transfer_id: str = applied["id"]
     return transfer_id
 
 
@@ -143,17 +101,8 @@ async def overdue_list(henan: Province, who: tuple[Role, str]) -> dict[str, dict
     return {item["case"]["id"]: item for item in response.json()["items"]}
 
 
-async def case_of(henan: Province, transfer_id: str) -> dict[str, Any]:
-    response = await henan.client.get(
-        f"/api/v1/transfers/{transfer_id}", headers=henan.headers(Role.PROVINCE, "41")
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def test_sweep__flags_a_late_step_once_to_the_county_and_lists_it(henan: Province) -> None:
-    transfer_id = await apply_in_province(henan)
+    transfer_id = await apply_in_city(henan)
     await sweeper(henan).step()
     assert await flags_of(henan, transfer_id) == []  # in time: nothing to chase
 
@@ -196,11 +145,11 @@ async def test_sweep__flags_a_late_step_once_to_the_county_and_lists_it(henan: P
     await sweeper(henan).step()
     assert len(await flags_of(henan, transfer_id)) == 1
     assert len(await overdue_events(henan, transfer_id)) == 1
-    assert (await case_of(henan, transfer_id))["state"] == "UNDER_REVIEW"  # late, not yet expired
+    assert (await read_case(henan, transfer_id))["state"] == "UNDER_REVIEW"  # late, not yet expired
 
 
 async def test_sweep__two_sweepers_at_once_flag_a_step_once(henan: Province) -> None:
-    transfer_id = await apply_in_province(henan)
+    transfer_id = await apply_in_city(henan)
     await wait_since(henan, transfer_id, began_on(henan, expired=False))
 
     reports = await asyncio.gather(sweep(henan.ctx), sweep(henan.ctx), sweep(henan.ctx))
@@ -211,12 +160,12 @@ async def test_sweep__two_sweepers_at_once_flag_a_step_once(henan: Province) -> 
 
 
 async def test_sweep__a_step_late_past_the_expiry_expires_the_case(henan: Province) -> None:
-    transfer_id = await apply_in_province(henan)
+    transfer_id = await apply_in_city(henan)
     await wait_since(henan, transfer_id, began_on(henan, expired=True))
 
     await sweeper(henan).step()
 
-    case = await case_of(henan, transfer_id)
+    case = await read_case(henan, transfer_id)
     assert (case["state"], case["pending_level"], case["state_label"]) == ("EXPIRED", None, "已超期终止")
     last = case["timeline"][-1]
     assert (last["step_id"], last["action"], last["actor_role"], last["actor_org"]) == (
@@ -231,7 +180,7 @@ async def test_sweep__a_step_late_past_the_expiry_expires_the_case(henan: Provin
     assert transfer_id not in await overdue_list(henan, ITS_COUNTY)
     # An ended case is left alone: no second line, no second event.
     await sweeper(henan).step()
-    again = await case_of(henan, transfer_id)
+    again = await read_case(henan, transfer_id)
     assert [s["step_id"] for s in again["timeline"]] == [s["step_id"] for s in case["timeline"]]
 
 
@@ -241,7 +190,7 @@ async def test_sweep__expiring_a_cross_province_case_tells_the_origin(henan: Pro
 
     await sweeper(henan).step()
 
-    assert (await case_of(henan, transfer_id))["state"] == "EXPIRED"
+    assert (await read_case(henan, transfer_id))["state"] == "EXPIRED"
     to_shandong = [
         row
         for row in await henan.outbox(transfer_id)
@@ -271,7 +220,7 @@ async def test_sweep__a_case_waiting_for_the_other_province_is_not_swept_here(he
 
     await sweeper(henan).step()
 
-    case = await case_of(henan, transfer_id)
+    case = await read_case(henan, transfer_id)
     assert case["state"] == "UNDER_REVIEW"
     assert "expire" not in [s["action"] for s in case["timeline"]]
     assert await flags_of(henan, transfer_id) == []

@@ -22,34 +22,43 @@ from sqlalchemy.exc import DBAPIError
 
 from services.transfer.api import exports
 from services.transfer.audit import AuditEntry
-from services.transfer.domain.case_copy import StepInput, decide, system_actor
-from services.transfer.domain.transfer_process import Expire
 from services.transfer.models import TransferCase
-from services.transfer.steps import load, store
+from services.transfer.tests.integration.cases import (
+    DEST,
+    ORIGIN,
+    Who,
+    act,
+    apply_from_other_province,
+    cancelled_case,
+    checked_case,
+    completed_case,
+    expired_case,
+    new_student_number,
+    read_case,
+    rejected_case,
+    signed_in,
+    student_summary,
+    unique_student_name,
+    visible_case,
+    wait_for_case,
+)
 from services.transfer.tests.integration.conftest import (
-    HENAN_KAIFENG_SCHOOL,
     HENAN_OTHER_SCHOOL,
     HENAN_SCHOOL,
     SHANDONG_SCHOOL,
 )
 from services.transfer.tests.integration.support import Province, ProvinceKeys, running_province, shovel
-from services.transfer.tracking import CHINA, EXPORT_HEADER, Month, day_bounds, month_span
-from shared.auth import Principal, Role
-from shared.events.common import Lineage, StudentSummary
+from services.transfer.tracking import EXPORT_HEADER, Month, day_bounds, month_span
+from shared.auth import Role
+from shared.china_time import CHINA
+from shared.events.common import Lineage
 from shared.events.enrollment import (
     DestinationChecked,
     OriginChecked,
-    StudentMovedWithinProvince,
     StudentTransferredIn,
 )
-from shared.testing import eventually
 
 pytestmark = pytest.mark.integration
-
-Who = tuple[Role, str]
-ORIGIN = HENAN_SCHOOL  # Zhengzhou
-DEST = HENAN_KAIFENG_SCHOOL  # Kaifeng: another city, so the chain goes up to the province
-ORIGIN_REGISTRAR: Who = (Role.SCHOOL_REGISTRAR, ORIGIN.school)
 
 
 def everyone_involved(origin: Lineage, dest: Lineage) -> list[Who]:
@@ -74,153 +83,6 @@ UNRELATED: list[Who] = [
 ]
 
 
-def new_number() -> str:
-    return f"G41010220{uuid.uuid4().int % 10**9:09d}X"
-
-
-def summary(number: str, name: str, lineage: Lineage, school_name: str) -> StudentSummary:
-    return StudentSummary(
-        student_id=f"stu-{uuid.uuid4().hex[:12]}",
-        student_number=number,
-        name=name,
-        sex="F",
-        birth_date=None,
-        id_number_masked="4101**********1234",
-        lineage=lineage,
-        school_name=school_name,
-        class_id=None,
-        grade=2025,
-        major_code="710201",
-        study_length=3.0,
-        study_form="full_time",
-        status="in_school",
-    )
-
-
-async def get_case(province: Province, transfer_id: str, who: Who) -> tuple[int, dict[str, Any]]:
-    response = await province.client.get(f"/api/v1/transfers/{transfer_id}", headers=province.headers(*who))
-    body: dict[str, Any] = response.json()
-    return response.status_code, body
-
-
-async def until(province: Province, transfer_id: str, who: Who, **expected: Any) -> dict[str, Any]:
-    async def probe() -> dict[str, Any] | None:
-        status, case = await get_case(province, transfer_id, who)
-        if status != 200 or any(case[key] != value for key, value in expected.items()):
-            return None
-        return case
-
-    return await eventually(probe)
-
-
-async def act(henan: Province, transfer_id: str, verb: str, who: Who, **body: str) -> dict[str, Any]:
-    response = await henan.client.post(
-        f"/api/v1/transfers/{transfer_id}/{verb}", json=body or None, headers=henan.headers(*who)
-    )
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
-async def apply_and_check(henan: Province, name: str, *, dest: Lineage = DEST) -> tuple[str, StudentSummary]:
-    """The origin school applies to move its student inside Henan; both checks pass."""
-    upload = await henan.client.post(
-        "/api/v1/transfers/evidence",
-        params={"filename": "申请书.pdf"},
-        content=b"%PDF-1.4 handwritten request",
-        headers={**henan.headers(*ORIGIN_REGISTRAR), "Content-Type": "application/pdf"},
-    )
-    assert upload.status_code == 201, upload.text
-    number = new_number()
-    response = await henan.client.post(
-        "/api/v1/transfers",
-        json={
-            "kind": "in_province",
-            "student_number": number,
-            "student_name": name,
-            "destination_school": dest.school,
-            "grade": 2025,
-            "reason": "随父母工作调动",
-            "evidence_ids": [upload.json()["evidence_id"]],
-        },
-        headers=henan.headers(*ORIGIN_REGISTRAR),
-    )
-    assert response.status_code == 201, response.text
-    transfer_id: str = response.json()["id"]
-    student = summary(number, name, ORIGIN, "郑州市信息技术中等职业学校")
-    await henan.publish(
-        DestinationChecked(transfer_id=transfer_id, ok=True, school_type="secondary_vocational")
-    )
-    await henan.publish(
-        OriginChecked(transfer_id=transfer_id, ok=True, student=student, school_type="secondary_vocational")
-    )
-    await until(henan, transfer_id, ORIGIN_REGISTRAR, origin_checked=True, dest_checked=True)
-    return transfer_id, student
-
-
-def reviewer(case: dict[str, Any]) -> Who:
-    side, rank = case["pending_level"].split("_", 1)
-    prefix = "origin" if side == "origin" else "dest"
-    if rank == "school":
-        return (Role.SCHOOL_LEADER, case[f"{prefix}_school"])
-    if rank == "province":
-        return (Role.PROVINCE, case[f"{prefix}_province"])
-    return (Role(rank), case[f"{prefix}_{rank}"])
-
-
-async def approve_all(henan: Province, transfer_id: str) -> dict[str, Any]:
-    _, case = await get_case(henan, transfer_id, ORIGIN_REGISTRAR)
-    while case["state"] == "UNDER_REVIEW":
-        case = await act(henan, transfer_id, "approve", reviewer(case), opinion="同意")
-    return case
-
-
-async def completed(henan: Province, name: str) -> str:
-    transfer_id, student = await apply_and_check(henan, name)
-    assert (await approve_all(henan, transfer_id))["state"] == "RECORDS_MOVING"
-    moved = student.model_copy(update={"lineage": DEST, "school_name": "开封市文化艺术职业学校"})
-    await henan.publish(
-        StudentMovedWithinProvince(student=moved, transfer_id=transfer_id, from_lineage=ORIGIN)
-    )
-    await until(henan, transfer_id, ORIGIN_REGISTRAR, state="COMPLETED")
-    return transfer_id
-
-
-async def rejected(henan: Province, name: str) -> str:
-    transfer_id, _ = await apply_and_check(henan, name)
-    await act(henan, transfer_id, "approve", (Role.SCHOOL_LEADER, ORIGIN.school))
-    await act(henan, transfer_id, "reject", (Role.SCHOOL_LEADER, DEST.school), opinion="班额已满")
-    return transfer_id
-
-
-async def cancelled(henan: Province, name: str) -> str:
-    transfer_id, _ = await apply_and_check(henan, name)
-    await act(henan, transfer_id, "cancel", ORIGIN_REGISTRAR, opinion="学生改变主意")
-    return transfer_id
-
-
-async def expired(henan: Province, name: str) -> str:
-    """The pending level let its deadline pass: the system's expire step, as the sweeper takes it."""
-    transfer_id, _ = await apply_and_check(henan, name)
-    async with henan.ctx.uow() as uow:
-        case = await uow.session.get(TransferCase, transfer_id, with_for_update=True)
-        assert case is not None
-        before = await load(uow.session, case, henan.code)
-        step = StepInput(
-            step_id=f"{transfer_id}/expire",
-            actor=system_actor(henan.code),
-            at=datetime.now(UTC).isoformat(),
-            opinion="逾期未审核",
-        )
-        await store(uow, case, before, decide(before, Expire(), step))
-        await uow.commit()
-    return transfer_id
-
-
-def unique_name() -> str:
-    return f"测{uuid.uuid4().hex[:8]}"
-
-
 async def listed(henan: Province, who: Who, **params: Any) -> dict[str, Any]:
     response = await henan.client.get("/api/v1/transfers", params=params, headers=henan.headers(*who))
     assert response.status_code == 200, response.text
@@ -232,11 +94,11 @@ async def listed(henan: Province, who: Who, **params: Any) -> dict[str, Any]:
 
 
 async def test_a_case_and_its_timeline_are_read_by_both_sides_and_the_offices_above(henan: Province) -> None:
-    transfer_id = await completed(henan, unique_name())
+    transfer_id = await completed_case(henan, unique_student_name())
     reference: list[Any] | None = None
     for who in everyone_involved(ORIGIN, DEST):
-        status, case = await get_case(henan, transfer_id, who)
-        assert status == 200, (who, case)
+        case = await visible_case(henan, transfer_id, who)
+        assert case is not None, who
         assert case["state"] == "COMPLETED"
         lines = [
             (s["action"], s["level"], s["actor_role"], s["actor_org"], s["opinion"]) for s in case["timeline"]
@@ -256,7 +118,7 @@ async def test_a_case_and_its_timeline_are_read_by_both_sides_and_the_offices_ab
         ("records_moved", None),
     ]
     # Who, in which role and organisation, with which opinion and evidence, when.
-    _, case = await get_case(henan, transfer_id, (Role.PROVINCE, "41"))
+    case = await read_case(henan, transfer_id)
     apply_line, dest_county = case["timeline"][0], case["timeline"][4]
     assert (apply_line["actor_role"], apply_line["actor_org"]) == ("school_registrar", ORIGIN.school)
     assert [e["filename"] for e in apply_line["evidence"]] == ["申请书.pdf"]
@@ -267,36 +129,39 @@ async def test_a_case_and_its_timeline_are_read_by_both_sides_and_the_offices_ab
     )
     assert all(step["at"] for step in case["timeline"])
     for who in UNRELATED:
-        status, _ = await get_case(henan, transfer_id, who)
-        assert status == 404, who
+        assert await visible_case(henan, transfer_id, who) is None, who
 
 
 @pytest.mark.parametrize(
     ("end", "state", "last_action"),
-    [(rejected, "REJECTED", "reject"), (cancelled, "CANCELLED", "cancel"), (expired, "EXPIRED", "expire")],
+    [
+        (rejected_case, "REJECTED", "reject"),
+        (cancelled_case, "CANCELLED", "cancel"),
+        (expired_case, "EXPIRED", "expire"),
+    ],
     ids=["rejected", "cancelled", "expired"],
 )
 async def test_an_ended_case_stays_readable_by_everyone_involved(
     henan: Province, end: Any, state: str, last_action: str
 ) -> None:
-    transfer_id = await end(henan, unique_name())
+    transfer_id = await end(henan, unique_student_name())
     for who in everyone_involved(ORIGIN, DEST):
-        status, case = await get_case(henan, transfer_id, who)
-        assert status == 200, (who, case)
+        case = await visible_case(henan, transfer_id, who)
+        assert case is not None, who
         assert (case["state"], case["timeline"][-1]["action"]) == (state, last_action), who
     for who in UNRELATED:
-        assert (await get_case(henan, transfer_id, who))[0] == 404, who
+        assert await visible_case(henan, transfer_id, who) is None, who
 
 
 # ---- the list ---------------------------------------------------------------------------------
 
 
 async def test_the_list_filters_pages_and_keeps_ended_cases(henan: Province) -> None:
-    prefix = unique_name()
-    done = await completed(henan, f"{prefix}甲")
-    refused = await rejected(henan, f"{prefix}乙")
-    withdrawn = await cancelled(henan, f"{prefix}丙")
-    open_id, _ = await apply_and_check(henan, f"{prefix}丁", dest=HENAN_OTHER_SCHOOL)
+    prefix = unique_student_name()
+    done = await completed_case(henan, f"{prefix}甲")
+    refused = await rejected_case(henan, f"{prefix}乙")
+    withdrawn = await cancelled_case(henan, f"{prefix}丙")
+    open_id, _ = await checked_case(henan, f"{prefix}丁", destination=HENAN_OTHER_SCHOOL)
     province: Who = (Role.PROVINCE, "41")
 
     everything = await listed(henan, province, student_name=prefix)
@@ -375,14 +240,6 @@ async def exports_by(henan: Province, username: str) -> list[AuditEntry]:
         )
 
 
-def signed_in(henan: Province, role: Role, org: str, username: str) -> dict[str, str]:
-    """One account across requests (``Province.headers`` makes a fresh account each call)."""
-    principal = Principal(
-        account_id=f"acct-{uuid.uuid4().hex[:10]}", username=username, role=role, org=org, province=henan.code
-    )
-    return {"Authorization": f"Bearer {henan.issuer.issue(principal)}"}
-
-
 async def export_through_dual_post(
     henan: Province, params: dict[str, Any], requester: dict[str, str], approver: dict[str, str]
 ) -> bytes:
@@ -401,9 +258,9 @@ async def export_through_dual_post(
 
 
 async def test_the_export_is_masked_states_its_filter_and_is_audit_logged(henan: Province) -> None:
-    prefix = unique_name()
-    done = await completed(henan, f"{prefix}甲")
-    await rejected(henan, f"{prefix}乙")
+    prefix = unique_student_name()
+    done = await completed_case(henan, f"{prefix}甲")
+    await rejected_case(henan, f"{prefix}乙")
     async with henan.ctx.sessionmaker() as session:
         full_number = await session.scalar(select(TransferCase.student_number).where(TransferCase.id == done))
     assert full_number is not None
@@ -459,9 +316,9 @@ async def test_the_export_is_masked_states_its_filter_and_is_audit_logged(henan:
 async def test_an_export_over_the_cap_is_refused_and_not_logged(
     henan: Province, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prefix = unique_name()
-    await cancelled(henan, f"{prefix}甲")
-    await cancelled(henan, f"{prefix}乙")
+    prefix = unique_student_name()
+    await cancelled_case(henan, f"{prefix}甲")
+    await cancelled_case(henan, f"{prefix}乙")
     monkeypatch.setattr(exports.transfer_exports, "max_rows", 1)
     username = f"province-{uuid.uuid4().hex[:6]}"
     response = await henan.client.post(
@@ -541,26 +398,20 @@ async def test_monthly_counts_per_province_pair_kind_and_outcome(henan: Province
     province: Who = (Role.PROVINCE, "41")
     before = await monthly(henan, province, first, last)
 
-    await completed(henan, unique_name())
-    await rejected(henan, unique_name())
-    await cancelled(henan, unique_name())
-    await expired(henan, unique_name())
-    await apply_and_check(henan, unique_name())
+    await completed_case(henan, unique_student_name())
+    await rejected_case(henan, unique_student_name())
+    await cancelled_case(henan, unique_student_name())
+    await expired_case(henan, unique_student_name())
+    await checked_case(henan, unique_student_name())
     # A cross-province case here, Henan receiving from Shandong, withdrawn by its applicant.
-    applied = await henan.client.post(
-        "/api/v1/transfers",
-        json={
-            "kind": "cross_province",
-            "student_number": new_number(),
-            "student_name": unique_name(),
-            "origin_province": "37",
-            "grade": 2025,
-            "reason": "随父母工作调动",
-        },
-        headers=henan.headers(Role.SCHOOL_REGISTRAR, DEST.school),
+    applied = await apply_from_other_province(
+        henan,
+        "37",
+        student_number=new_student_number("G41010220"),
+        student_name=unique_student_name(),
+        applicant=(Role.SCHOOL_REGISTRAR, DEST.school),
     )
-    assert applied.status_code == 201, applied.text
-    await act(henan, applied.json()["id"], "cancel", (Role.SCHOOL_REGISTRAR, DEST.school))
+    await act(henan, applied["id"], "cancel", (Role.SCHOOL_REGISTRAR, DEST.school))
 
     after = await monthly(henan, province, first, last)
     in_henan = ("41", "41", "in_province")
@@ -612,36 +463,33 @@ async def test_a_cross_province_case_is_read_in_both_provinces_by_both_sides(
 ) -> None:
     async with shovel(henan, shandong), shovel(shandong, henan):
         dest_registrar: Who = (Role.SCHOOL_REGISTRAR, HENAN_SCHOOL.school)
-        number = new_number()
-        response = await henan.client.post(
-            "/api/v1/transfers",
-            json={
-                "kind": "cross_province",
-                "student_number": number,
-                "student_name": "李四",
-                "origin_province": "37",
-                "grade": 2025,
-                "reason": "随父母工作调动",
-            },
-            headers=henan.headers(*dest_registrar),
+        number = new_student_number("G41010220")
+        applied = await apply_from_other_province(
+            henan, "37", student_number=number, applicant=dest_registrar
         )
-        assert response.status_code == 201, response.text
-        transfer_id: str = response.json()["id"]
+        transfer_id: str = applied["id"]
         await henan.publish(
             DestinationChecked(transfer_id=transfer_id, ok=True, school_type="secondary_vocational")
         )
-        await until(shandong, transfer_id, (Role.PROVINCE, "37"), state="UNDER_REVIEW")
-        student = summary(number, "李四", SHANDONG_SCHOOL, "济南市第一职业中等专业学校")
+        await wait_for_case(shandong, transfer_id, (Role.PROVINCE, "37"), state="UNDER_REVIEW")
+        student = student_summary(
+            number,
+            SHANDONG_SCHOOL,
+            school_name="济南市第一职业中等专业学校",
+            name="李四",
+            sex="F",
+            id_number_masked="4101**********1234",
+        )
         await shandong.publish(
             OriginChecked(
                 transfer_id=transfer_id, ok=True, student=student, school_type="secondary_vocational"
             )
         )
-        case = await until(henan, transfer_id, dest_registrar, origin_checked=True, dest_checked=True)
+        case = await wait_for_case(henan, transfer_id, dest_registrar, origin_checked=True, dest_checked=True)
         for who in [(Role.SCHOOL_LEADER, HENAN_SCHOOL.school), (Role.COUNTY, HENAN_SCHOOL.county)]:
             case = await act(henan, transfer_id, "approve", who)
         for who in [(Role.SCHOOL_LEADER, SHANDONG_SCHOOL.school), (Role.COUNTY, SHANDONG_SCHOOL.county)]:
-            await until(
+            await wait_for_case(
                 shandong,
                 transfer_id,
                 who,
@@ -651,19 +499,19 @@ async def test_a_cross_province_case_is_read_in_both_provinces_by_both_sides(
         assert case["state"] == "RECORDS_MOVING"
         moved = student.model_copy(update={"lineage": HENAN_SCHOOL})
         await henan.publish(StudentTransferredIn(student=moved, transfer_id=transfer_id, from_province="37"))
-        await until(henan, transfer_id, dest_registrar, state="COMPLETED")
-        await until(shandong, transfer_id, (Role.PROVINCE, "37"), state="COMPLETED")
+        await wait_for_case(henan, transfer_id, dest_registrar, state="COMPLETED")
+        await wait_for_case(shandong, transfer_id, (Role.PROVINCE, "37"), state="COMPLETED")
 
         timelines = set()
         for province, side in ((henan, HENAN_SCHOOL), (shandong, SHANDONG_SCHOOL)):
             for who in everyone_involved(side, side):
-                status, body = await get_case(province, transfer_id, who)
-                assert status == 200, (province.code, who, body)
+                body = await visible_case(province, transfer_id, who)
+                assert body is not None, (province.code, who)
                 timelines.add(
                     tuple((s["step_id"], s["action"], s["actor_province"]) for s in body["timeline"])
                 )
             for who in [(Role.COUNTY, side.county[:4] + "99"), (Role.CITY, side.city[:2] + "99")]:
-                assert (await get_case(province, transfer_id, who))[0] == 404, (province.code, who)
+                assert await visible_case(province, transfer_id, who) is None, (province.code, who)
         [one_timeline] = timelines
         assert [(action, where) for _, action, where in one_timeline] == [
             ("apply", "41"),

@@ -29,8 +29,17 @@ def person(province: str, role: str = "school_registrar", org: str | None = None
     )
 
 
-def step(step_id: str, province: str, opinion: str = "") -> StepInput:
-    return StepInput(step_id=step_id, actor=person(province), at=tick(), opinion=opinion)
+def step(
+    step_id: str,
+    province: str,
+    opinion: str = "",
+    *,
+    role: str = "school_registrar",
+    org: str | None = None,
+    at: str | None = None,
+) -> StepInput:
+    """``role`` of ``province`` takes a step, at the next tick unless ``at`` says when."""
+    return StepInput(step_id=step_id, actor=person(province, role, org), at=at or tick(), opinion=opinion)
 
 
 def copies_of(

@@ -53,8 +53,8 @@ from services.transfer.domain.transfer_process import (
     Reject,
     TransitionNotAllowed,
 )
-from services.transfer.tests.unit.case_builders import timeline_by_step
-from shared.events.transfer import CaseParty, TimelineLine
+from services.transfer.tests.unit.case_builders import step, timeline_by_step
+from shared.events.transfer import TimelineLine
 
 L = ReviewLevel
 PROVINCES = ("41", "37", "44")
@@ -153,10 +153,6 @@ class Case:
 class Student:
     graduated: bool = False
     active: set[tuple[str, str]] = field(default_factory=set)  # (province, school)
-
-
-def actor(province: str, role: str = "school_registrar") -> CaseParty:
-    return CaseParty(username=f"{role}-{province}", role=role, org=province, province=province)
 
 
 class ThreeProvinces(RuleBasedStateMachine):
@@ -292,9 +288,9 @@ class ThreeProvinces(RuleBasedStateMachine):
 
     def take(self, here: str, transfer_id: str, action: Approve | Reject | Cancel | Expire) -> bool:
         role = "system" if isinstance(action, Expire) else "school_registrar"
-        step = self.step_input(f"{transfer_id}/{next(self.ids)}", here, role)
+        taken = self.step_input(f"{transfer_id}/{next(self.ids)}", here, role)
         try:
-            outcome = decide(self.copies[(here, transfer_id)], action, step)
+            outcome = decide(self.copies[(here, transfer_id)], action, taken)
         except TransitionNotAllowed:  # NotHolder is one
             return False
         self.apply(here, transfer_id, outcome)
@@ -303,7 +299,8 @@ class ThreeProvinces(RuleBasedStateMachine):
     # ---- the service around the copies -------------------------------------------------------
 
     def step_input(self, step_id: str, province: str, role: str = "school_registrar") -> StepInput:
-        return StepInput(step_id=step_id, actor=actor(province, role), at=self.now(), opinion=role)
+        # The province's code stands for the office: the copies compare lines, not who is where.
+        return step(step_id, province, opinion=role, role=role, org=province, at=self.now())
 
     def new_copy(
         self, transfer_id: str, here: str, chain: tuple[ReviewLevel, ...], apply: TimelineLine

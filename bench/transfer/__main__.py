@@ -1,0 +1,3 @@
+from bench.transfer.bench import main
+
+main()
