@@ -102,7 +102,7 @@ def test_cancel__once_the_origin_holds_the_case__requested_then_cancelled_by_the
         ("approve", "dest_school"),
         ("approve", "dest_county"),
         ("cancel_requested", None),
-        ("cancel", None),
+        ("cancel", "origin_school"),  # an ending line names the level the case waited for
     ]
     assert timeline["41"][-1]["state_after"] == "CANCELLED"
 
