@@ -23,9 +23,10 @@ test: setup lint  ## the full suite on the real servers
 test-fast: setup  ## unit tests only
 	@$(PY) -m pytest -q -m "not integration and not e2e"
 
-lint:
+lint:  ## ruff (rules and formatting) and mypy over everything, benchmarks included
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/mypy shared services deploy tests
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy shared services deploy tests bench
 
 trace:  ## make trace ID=<trace id>: print the span tree of one trace
 	@$(PY) -m shared.tracetree $(ID)

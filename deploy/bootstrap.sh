@@ -5,7 +5,8 @@
 # Idempotent and silent when everything is in place. On a fresh Debian 12 run as root it installs
 # and starts what is missing. A server that already answers is left exactly as it is: on the
 # team's machines they were started by hand, not by systemd, so "is it there?" is always a real
-# connection attempt, never a service-manager query. Nothing here ever stops a server.
+# connection attempt, never a service-manager query. Nothing here stops a server, with one
+# exception: as root, PostgreSQL is restarted once if it allows fewer connections than the tests need.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

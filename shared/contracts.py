@@ -1,7 +1,8 @@
 """Checks an inter-province message against the published protocol (docs/asyncapi/interprovince.yaml).
 
 For tests: the committed document is what partner provinces build against, so messages are
-checked against that file, not against the models it was generated from.
+checked against that file, not against the models it was generated from. Test-only like its
+dependencies (jsonschema, PyYAML: requirements-dev.txt): no service imports it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -23,8 +25,6 @@ _DOCUMENT_URI = "urn:xueji:asyncapi:interprovince"
 
 @cache
 def protocol_document() -> dict[str, Any]:
-    import yaml  # only tests read the document
-
     document: dict[str, Any] = yaml.safe_load(DOCUMENT_PATH.read_text(encoding="utf-8"))
     return document
 

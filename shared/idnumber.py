@@ -38,12 +38,12 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Literal
 
 from stdnum import numdb
 
-from shared.china_time import CHINA
+from shared.china_time import today_in_china
 
 __all__ = [
     "IdErrorCode",
@@ -59,7 +59,6 @@ __all__ = [
 Sex = Literal["M", "F"]
 IdErrorCode = Literal["format", "check_digit", "birth_date", "region"]
 
-# China has used UTC+8 all year since 1991, so a fixed offset is exact for "today" and needs no tzdata.
 _EARLIEST_BIRTH = date(1900, 1, 1)
 
 # Weights 2^(17-i) mod 11 for positions i = 0..16 (GB 11643-1999, 7.2).
@@ -120,10 +119,6 @@ def mask_id_number(number: str) -> str:
     if len(number) < 8:
         return "*" * len(number)
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
-
-
-def _today_in_china() -> date:
-    return datetime.now(UTC).astimezone(CHINA).date()
 
 
 @functools.cache
@@ -191,7 +186,7 @@ def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
             "身份证号码中的出生日期早于1900年",
             "The birth date in the ID number is before 1900",
         )
-    if birth > (today if today is not None else _today_in_china()):
+    if birth > (today if today is not None else today_in_china()):
         raise InvalidIdNumber(
             "birth_date",
             "身份证号码中的出生日期晚于今天",

@@ -11,6 +11,7 @@ and the next process redoes it. A task whose service's broker connection has clo
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -24,7 +25,7 @@ JITTER = 0.1  # of the interval
 CONNECTION_POLL_SECONDS = 1.0
 
 
-class PeriodicTask:
+class PeriodicTask(abc.ABC):
     """Subclasses name themselves and implement ``step``; ``interval`` may be changed between
     a ``stop`` and a ``start`` (tests run a quick one)."""
 
@@ -38,8 +39,9 @@ class PeriodicTask:
         self._stopping = asyncio.Event()
         self._registered = False
 
+    @abc.abstractmethod
     async def step(self) -> None:
-        raise NotImplementedError
+        """One round of the duty; an exception is logged and the next interval tries again."""
 
     def start(self) -> None:
         self._stopping = asyncio.Event()

@@ -43,7 +43,7 @@ from shared.telemetry import setup_json_logging, setup_tracing
 
 log = logging.getLogger(__name__)
 
-# Shutdown on SIGTERM, every step bounded so a process is gone within ~5 s (a supervisor's
+# Shutdown on SIGTERM, every step bounded so a process is gone within ~7 s (a supervisor's
 # patience — Kubernetes', deploy/local/stack.py's — is longer, and nothing here is lost by being
 # cut short: unpublished outbox rows stay, unacked messages are redelivered). In order:
 HTTP_GRACE_SECONDS = 2  # no new connections; requests under way may finish (whole seconds: uvicorn)

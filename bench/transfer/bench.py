@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.harness import cpu_seconds, p50_p99, percentile
-from bench.transfer.databases import Databases, open_databases
-from bench.transfer.deployment import PROVINCES, three_provinces
-from bench.transfer.driver import CHAIN, Driver, GaveUp, ReviewQueues, Transfer
 from bench.transfer.floor import floor_round_trips
+from deploy.local.databases import Databases, open_databases
 from deploy.local.layout import SERVICES, Deployment
 from deploy.local.stack import running_pid
+from deploy.local.three_provinces import PROVINCES, three_provinces
+from deploy.local.transfer_driver import CHAIN, Driver, GaveUp, ReviewQueues, Transfer
 
 
 @dataclass

@@ -13,10 +13,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from deploy.local.layout import POPULATION_FILE
 from services.enrollment.imports.template import filled_workbook
 from shared.idnumber import make_resident_id
 
-POPULATION_FILE = Path(__file__).resolve().parents[1] / "seed" / "population.json"
 COUNTY = "410102"  # 郑州市中原区
 
 _KNOWN = [

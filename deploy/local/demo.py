@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from deploy.local.layout import SERVICES, Deployment
+from deploy.local.partners import province_name
 from deploy.local.scenario import Scenario, ScenarioFailed
 from deploy.local.stack import demo_deployment, up
 
@@ -26,8 +27,7 @@ def transfer_lines(deployment: Deployment, report: dict[str, Any]) -> str:
 
 def main() -> int:
     deployment = demo_deployment()
-    names = {"41": "河南", "37": "山东", "44": "广东"}
-    listed = ", ".join(f"{p} ({names.get(p, p)})" for p in deployment.provinces)
+    listed = ", ".join(f"{p} ({province_name(p)})" for p in deployment.provinces)
     count = len(deployment.provinces) * len(SERVICES)
     print(f"Starting provinces {listed}: {count} service processes …", flush=True)
     accounts = up(deployment)

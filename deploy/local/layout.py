@@ -6,15 +6,24 @@ its own databases and its own five processes (DESIGN.md "Shape").
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SERVICES = ("identity", "enrollment", "checkin", "transfer", "certificates")
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
 # The demo's stand-in for the population registry (人口信息库): the demo students' name + ID.
-POPULATION_FILE = Path(__file__).resolve().parents[1] / "seed" / "population.json"
+POPULATION_FILE = SEED_DIR / "population.json"
+
+
+def read_seed(province: str) -> dict[str, Any]:
+    """The province's organisation tree and accounts (deploy/seed/<province>.json)."""
+    seed: dict[str, Any] = json.loads((SEED_DIR / f"{province}.json").read_text())
+    return seed
 
 
 @dataclass(frozen=True)

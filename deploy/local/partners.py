@@ -8,28 +8,30 @@ the overlap is refused as "expired" rather than as an unknown key.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 
-from deploy.local.layout import Deployment
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from deploy.local.layout import Deployment, read_seed
 from shared.partner_registry import Partner, PartnerKey, PartnerRegistry, read_registry, write_registry
 from shared.signing import ED25519, key_id_of, load_private_key, public_key_b64
-
-SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
 
 
 def province_name(province: str) -> str:
     """The province's name as its seed file gives it (e.g. 河南省)."""
-    seed = json.loads((SEED_DIR / f"{province}.json").read_text())
-    return str(seed["province"]["name"])
+    return str(read_seed(province)["province"]["name"])
+
+
+def key_entry(province: str, key: Ed25519PrivateKey, *, valid_from: datetime) -> PartnerKey:
+    """How a partner's registry lists one of the province's signing keys."""
+    return PartnerKey(
+        key_id=key_id_of(province, key), alg=ED25519, public_key=public_key_b64(key), not_before=valid_from
+    )
 
 
 def current_key(deployment: Deployment, province: str, *, valid_from: datetime) -> PartnerKey:
     key = load_private_key(deployment.keys_dir(province) / "signing.pem")
-    return PartnerKey(
-        key_id=key_id_of(province, key), alg=ED25519, public_key=public_key_b64(key), not_before=valid_from
-    )
+    return key_entry(province, key, valid_from=valid_from)
 
 
 def ensure_partner_registries(deployment: Deployment, *, now: datetime | None = None) -> None:

@@ -12,12 +12,10 @@ import json
 import secrets
 import shutil
 import subprocess
-from pathlib import Path
-from typing import Any
 
 import aio_pika
 
-from deploy.local.layout import AMQP_SERVER, SERVICES, Deployment
+from deploy.local.layout import AMQP_SERVER, SERVICES, Deployment, read_seed
 from deploy.local.partners import ensure_partner_registries
 from deploy.local.shovels import ShovelSpec, heal_shovel, remove_shovel
 from shared.bus.consumer import declare_service_queues
@@ -25,8 +23,6 @@ from shared.bus.topology import declare_exchanges, declare_partner_queue
 from shared.partner_registry import read_registry
 from shared.service import ServiceSpec
 from shared.signing import generate_private_key_file, key_id_of, load_private_key
-
-SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
 
 
 def service_specs() -> list[ServiceSpec]:
@@ -65,7 +61,7 @@ def ensure_seed_files(deployment: Deployment) -> list[dict[str, str]]:
         known = {a["username"]: a["password"] for a in json.loads(accounts_file.read_text())}
     listed: list[dict[str, str]] = []
     for province in deployment.provinces:
-        seed: dict[str, Any] = json.loads((SEED_DIR / f"{province}.json").read_text())
+        seed = read_seed(province)
         for account in seed["accounts"]:
             account["password"] = known.get(account["username"]) or secrets.token_urlsafe(12)
             listed.append(

@@ -24,8 +24,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from deploy.local.layout import Deployment
-from shared.partner_registry import PartnerKey, read_registry, write_registry
-from shared.signing import ED25519, generate_private_key_file, key_id_of, load_private_key, public_key_b64
+from deploy.local.partners import key_entry
+from shared.partner_registry import read_registry, write_registry
+from shared.signing import generate_private_key_file, key_id_of, load_private_key
 
 DEFAULT_OVERLAP_SECONDS = 24 * 3600
 
@@ -46,11 +47,8 @@ def rotate_signing_key(
     signing_file = keys_dir / "signing.pem"
     old_key_id = key_id_of(province, load_private_key(signing_file))
     staged = keys_dir / "signing.pem.next"
-    new_key = generate_private_key_file(staged)
-    new_key_id = key_id_of(province, new_key)
-    new_entry = PartnerKey(
-        key_id=new_key_id, alg=ED25519, public_key=public_key_b64(new_key), not_before=moment
-    )
+    new_entry = key_entry(province, generate_private_key_file(staged), valid_from=moment)
+    new_key_id = new_entry.key_id
     valid_until = moment + overlap
     # Partners first: by the time anything is signed with the new key, they list it.
     for partner in deployment.partners(province):
@@ -83,9 +81,11 @@ def main() -> None:
     parser.add_argument("--overlap-seconds", type=int, default=DEFAULT_OVERLAP_SECONDS)
     args = parser.parse_args()
     root = Path(args.root)
-    provinces = _provinces_of(root / args.deployment) if args.partners is None else None
-    if provinces is None:
-        provinces = (args.province, *args.partners.split(","))
+    provinces = (
+        _provinces_of(root / args.deployment)
+        if args.partners is None
+        else (args.province, *args.partners.split(","))
+    )
     rotation = rotate_signing_key(
         Deployment(name=args.deployment, root=root, provinces=provinces),
         args.province,

@@ -20,7 +20,6 @@ Run by ``make demo`` (via ``python -m deploy.local.demo``) and by the end-to-end
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,8 +30,7 @@ import httpx
 
 from deploy.local.checkin_step import CheckInStep
 from deploy.local.class_workbook import demo_workbook
-from deploy.local.layout import Deployment
-from deploy.local.provision import SEED_DIR
+from deploy.local.layout import Deployment, read_seed
 from deploy.local.transfer_steps import DESTINATION, ORIGIN, Student, TransferSteps, summary
 from shared.idnumber import mask_student_number
 
@@ -127,8 +125,7 @@ class Scenario:
     @staticmethod
     def county_of(province: str, school: str) -> str:
         """The county a seeded school belongs to (deploy/seed/<province>.json)."""
-        seed = json.loads((SEED_DIR / f"{province}.json").read_text())
-        for city in seed["cities"]:
+        for city in read_seed(province)["cities"]:
             for county in city["counties"]:
                 if any(s["code"] == school for s in county["schools"]):
                     return str(county["code"])

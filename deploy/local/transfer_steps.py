@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from services.enrollment.domain.registration import FORMAL_NUMBER_PREFIX, formal_student_number
 from services.transfer.domain.review_levels import LEVEL_LABELS, ReviewLevel
-from services.transfer.domain.transfer_process import CaseState, Progress, label
+from services.transfer.domain.transfer_process import TERMINAL_STATES, CaseState, Progress, label
 from shared.idnumber import make_resident_id, mask_student_number
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 ORIGIN, DESTINATION = "37", "41"
 # The second city of 41 (deploy/seed/41.json): 开封市, 龙亭区.
 OTHER_CITY_SCHOOL = "4141020001"
-TERMINAL = frozenset({"COMPLETED", "REJECTED", "CANCELLED", "EXPIRED"})
 # Who reviews at a level of an organisation: a school's leader in charge of records (学籍主管领导)
 # rather than its registrar, who applies; a bureau's account.
 _REVIEWER_ROLE = {"school": "school_leader", "county": "county", "city": "city", "province": "province"}
@@ -58,6 +58,12 @@ class Student:
     name: str
     province: str
     school: str
+
+
+def number_on_papers(shown: str, id_number: str) -> str:
+    """The student number a registrar copies from the student's papers: the API shows a formal
+    number masked (it is the ID number behind a prefix), a temporary one in full."""
+    return formal_student_number(id_number) if shown.startswith(FORMAL_NUMBER_PREFIX) else shown
 
 
 def handwritten_request_pdf() -> bytes:
@@ -140,6 +146,7 @@ class TransferSteps:
         self.s = scenario
         self.rng = random.Random()
         self.dest_school = scenario.account(DESTINATION, "school_registrar")["organisation"]
+        self.origin_school = scenario.account(ORIGIN, "school_registrar")["organisation"]
 
     # -- people and papers ------------------------------------------------------------------
     def register(self, province: str, school: str, name: str, intake: int) -> Student:
@@ -166,9 +173,7 @@ class TransferSteps:
             },
             expect=201,
         ).json()
-        # A formal number is "G" + the ID number and is shown masked.
-        shown = registered["student_number"]
-        number = "G" + id_number if shown.startswith("G") else shown
+        number = number_on_papers(registered["student_number"], id_number)
         return Student(registered["id"], number, name, province, school)
 
     def upload_request(self, province: str, school: str) -> str:
@@ -210,7 +215,7 @@ class TransferSteps:
 
     def wait_state(self, transfer_id: str, province: str, state: str) -> dict[str, Any]:
         def reached(case: dict[str, Any]) -> bool:
-            if case["state"] in TERMINAL and case["state"] != state:
+            if case["state"] in TERMINAL_STATES and case["state"] != state:
                 raise self.s.failed(f"transfer {transfer_id} ended {case['state']} in {province}", case)
             return bool(case["state"] == state)
 
@@ -258,9 +263,8 @@ class TransferSteps:
 
     # -- 1–3. across provinces ----------------------------------------------------------------
     def cross_province(self) -> dict[str, Any]:
-        origin_school = self.s.account(ORIGIN, "school_registrar")["organisation"]
-        self.s.log(f"1. {ORIGIN} registrar registers a student at school {origin_school}")
-        student = self.register(ORIGIN, origin_school, "李䶮", 2024)
+        self.s.log(f"1. {ORIGIN} registrar registers a student at school {self.origin_school}")
+        student = self.register(ORIGIN, self.origin_school, "李䶮", 2024)
         self.s.log(f"   student {student.id}, number {mask_student_number(student.number)}")
         for service in ("checkin", "certificates"):
             self.s.wait_for(
@@ -353,8 +357,7 @@ class TransferSteps:
 
     # -- 7. cancelled (撤销) ------------------------------------------------------------------
     def cancelled_while_held_here(self) -> dict[str, Any]:
-        origin_school = self.s.account(ORIGIN, "school_registrar")["organisation"]
-        student = self.register(ORIGIN, origin_school, "孙悦", 2024)
+        student = self.register(ORIGIN, self.origin_school, "孙悦", 2024)
         self.s.log(
             f"7. {DESTINATION} applies for {student.name} from {ORIGIN}, then cancels (撤销) while "
             f"{DESTINATION} holds the case"
@@ -364,8 +367,7 @@ class TransferSteps:
         return self._cancel(transfer_id, "家长决定暂不转学", expect=200)
 
     def cancelled_by_origin(self) -> dict[str, Any]:
-        origin_school = self.s.account(ORIGIN, "school_registrar")["organisation"]
-        student = self.register(ORIGIN, origin_school, "周宁", 2024)
+        student = self.register(ORIGIN, self.origin_school, "周宁", 2024)
         self.s.log(
             f"   {DESTINATION} applies for {student.name}; after {DESTINATION}'s school and bureau approve, "
             f"{ORIGIN} holds the case and the cancel is requested from it"

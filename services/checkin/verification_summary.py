@@ -3,18 +3,16 @@ another province: it joins the history that follows the student (issue 7, "the m
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 
-from services.checkin.domain.check_in_result import CheckInResult
-from services.checkin.domain.leave_request import LeaveState
+from services.checkin.domain.fm4 import VALID_RESULTS
+from services.checkin.domain.leave_request import GRANTED
 from services.checkin.models import Leave, Miss, Round, RoundAttendance
 from shared.bus.unit_of_work import UnitOfWork
 from shared.china_time import CHINA
 from shared.events import EventEnvelope
 from shared.events.checkin import VerificationSummaryReleased
 from shared.events.enrollment import StudentTransferredOut
-
-_COUNTED = (CheckInResult.NORMAL.value, CheckInResult.INTERNSHIP.value)
 
 
 async def send_summary_on_departure(
@@ -25,7 +23,7 @@ async def send_summary_on_departure(
     checked_in = await session.scalar(
         select(func.count())
         .select_from(RoundAttendance)
-        .where(RoundAttendance.student_id == student_id, RoundAttendance.result.in_(_COUNTED))
+        .where(RoundAttendance.student_id == student_id, RoundAttendance.result.in_(VALID_RESULTS))
     )
     missed, excused = (
         await session.execute(
@@ -37,15 +35,18 @@ async def send_summary_on_departure(
         .select_from(Leave)
         .where(
             Leave.student_id == student_id,
-            Leave.state.in_([LeaveState.APPROVED.value, LeaveState.ENDED.value]),
+            Leave.state.in_([state.value for state in GRANTED]),
         )
+    )
+    # The student's rounds are the ones they attended or missed; two outer joins with an OR
+    # would pair every attendance of a round with every miss of it before filtering.
+    their_rounds = union(
+        select(RoundAttendance.round_id).where(RoundAttendance.student_id == student_id),
+        select(Miss.round_id).where(Miss.student_id == student_id),
     )
     first, last = (
         await session.execute(
-            select(func.min(Round.starts_at), func.max(Round.ends_at))
-            .join(RoundAttendance, RoundAttendance.round_id == Round.id, isouter=True)
-            .join(Miss, Miss.round_id == Round.id, isouter=True)
-            .where((RoundAttendance.student_id == student_id) | (Miss.student_id == student_id))
+            select(func.min(Round.starts_at), func.max(Round.ends_at)).where(Round.id.in_(their_rounds))
         )
     ).one()
     uow.emit(

@@ -20,7 +20,7 @@ from services.enrollment.models import Student
 from services.enrollment.pending_actions import open_action, withdraw_prompt
 from services.enrollment.problem_sync import follow_partner_act, follow_partner_arbitration
 from services.enrollment.problems import open_problem_record
-from services.enrollment.registering import RegistrationDeps, today_in_china
+from services.enrollment.registering import RegistrationDeps
 from services.enrollment.transfers import (
     add_verification_summary,
     admit_released_record,
@@ -31,6 +31,7 @@ from services.enrollment.transfers import (
 )
 from shared.bus.consumer import Subscriptions
 from shared.bus.unit_of_work import UnitOfWork
+from shared.china_time import today_in_china
 from shared.events import EventEnvelope
 from shared.events.checkin import (
     MissPromptWithdrawn,

@@ -15,9 +15,9 @@ from services.enrollment.problems import (
     side_of_province,
     take_move,
 )
-from services.enrollment.registering import today_in_china
 from shared.bus.unit_of_work import UnitOfWork
 from shared.calendar_store import load_calendar
+from shared.china_time import today_in_china
 from shared.events.enrollment import ProblemRecordActed, ProblemRecordArbitrated
 
 

@@ -29,7 +29,7 @@ from services.enrollment.models import Major, School, SchoolClass, SchoolMajor, 
 from services.enrollment.problems import open_problem_record
 from services.enrollment.records import summary_of
 from shared.bus.unit_of_work import Emission, UnitOfWork
-from shared.china_time import today_in_china as today_in_china  # re-exported for this service
+from shared.china_time import today_in_china
 from shared.events.enrollment import IdDigestAnnounced, StudentRegistered
 from shared.id_digest import id_digest
 from shared.service import ServiceContext

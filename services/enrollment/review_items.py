@@ -43,7 +43,7 @@ from services.enrollment.models import School
 from services.enrollment.models.workflow import ApprovalChainRule, ReviewDecision, ReviewItem
 from shared.auth import Principal, Role
 from shared.bus.unit_of_work import UnitOfWork
-from shared.china_time import CHINA
+from shared.china_time import today_in_china
 from shared.events.common import Lineage
 from shared.events.enrollment import ReviewDecided
 from shared.problems import Problem
@@ -63,7 +63,7 @@ def today(ctx: ServiceContext) -> date:
     clock = ctx.extras.get("today")
     if clock is not None:
         return cast(date, clock())
-    return datetime.now(CHINA).date()
+    return today_in_china()
 
 
 def calendar(ctx: ServiceContext) -> WorkdayCalendar:

@@ -37,7 +37,7 @@ from services.enrollment.models import School, SchoolClass, Student, StudentHist
 from services.enrollment.records import history_entry, history_of, lineage_of, summary_of
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.checkin import VerificationSummaryReleased
-from shared.events.common import HistoryEntry, StudentSummary
+from shared.events.common import StudentSummary
 from shared.events.enrollment import (
     DestinationChecked,
     OriginChecked,
@@ -340,11 +340,11 @@ async def admit_released_record(
         if student is None:
             student = Student(id=event.student_id, status=StudentState.IN_SCHOOL.value)
             session.add(student)
-            known: set[tuple[str, str, str, str]] = set()
+            known: set[tuple[datetime, str, str, str]] = set()
         else:
             # Coming back to a province they once left: the old record here wakes up.
             student.status = transition(StudentState(student.status), StudentAction.TRANSFER_BACK_IN).value
-            known = {_key(history_entry(h)) for h in await history_of(session, student.id)}
+            known = {(h.at, h.province, h.action, h.detail) for h in await history_of(session, student.id)}
         student.student_number = event.student_number
         student.name = event.name
         student.sex = event.sex
@@ -376,8 +376,17 @@ async def admit_released_record(
             student.id_digest = id_digest(digest_key, event.id_type, event.id_number)
         await session.flush()
         for entry in event.history:
-            if _key(entry) not in known:
-                session.add(StudentHistory(student_id=student.id, **_history_columns(entry)))
+            at = _instant(entry.at)
+            if (at, entry.province, entry.action, entry.detail) not in known:
+                session.add(
+                    StudentHistory(
+                        student_id=student.id,
+                        at=at,
+                        province=entry.province,
+                        action=entry.action,
+                        detail=entry.detail,
+                    )
+                )
         what = "毕业后跨省就学" if starts_new_course(event.kind) else "跨省转入"
         session.add(
             StudentHistory(
@@ -399,22 +408,10 @@ async def admit_released_record(
         )
 
 
-def _key(entry: HistoryEntry) -> tuple[str, str, str, str]:
-    return (_instant(entry.at).isoformat(), entry.province, entry.action, entry.detail)
-
-
 def _instant(at: str) -> datetime:
+    """A travelling history line's time; one written without an offset is taken as UTC."""
     parsed = datetime.fromisoformat(at)
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _history_columns(entry: HistoryEntry) -> dict[str, object]:
-    return {
-        "at": _instant(entry.at),
-        "province": entry.province,
-        "action": entry.action,
-        "detail": entry.detail,
-    }
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 VERIFICATION_SUMMARY = "verification_summary"

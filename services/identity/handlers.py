@@ -27,7 +27,7 @@ from services.identity.retention import record_ended
 from shared.auth import Role
 from shared.bus.consumer import Subscriptions
 from shared.bus.unit_of_work import UnitOfWork
-from shared.china_time import CHINA
+from shared.china_time import CHINA, today_in_china
 from shared.events import EventEnvelope
 from shared.events.common import StudentSummary
 from shared.events.enrollment import (
@@ -109,7 +109,7 @@ async def _end_face_data(session: AsyncSession, student_id: str, status: str, oc
         student_id,
         status,
         changed_on=occurred_at.astimezone(CHINA).date(),
-        today=datetime.now(CHINA).date(),
+        today=today_in_china(),
     )
 
 

@@ -4,10 +4,9 @@ on demand; a running identity does the same every hour (template_sweeper.py)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 from services.identity.retention import delete_due_templates
-from shared.china_time import CHINA
+from shared.china_time import today_in_china
 from shared.db import make_engine, make_sessionmaker
 from shared.settings import Settings
 
@@ -16,7 +15,7 @@ async def sweep(settings: Settings) -> int:
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session:
-            deleted = await delete_due_templates(session, datetime.now(CHINA).date())
+            deleted = await delete_due_templates(session, today_in_china())
             await session.commit()
         return deleted
     finally:

@@ -5,10 +5,9 @@ identity deletes those whose day has come every hour, so deletion does not wait 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from services.identity.retention import delete_due_templates
-from shared.china_time import CHINA
+from shared.china_time import today_in_china
 from shared.periodic import PeriodicTask
 from shared.service import ServiceContext
 
@@ -23,7 +22,7 @@ class TemplateSweeper(PeriodicTask):
 
     async def step(self) -> None:
         async with self.ctx.uow() as uow:
-            deleted = await delete_due_templates(uow.session, datetime.now(CHINA).date())
+            deleted = await delete_due_templates(uow.session, today_in_china())
             await uow.commit()
         if deleted:
             log.info("face template retention: deleted %d templates past their day", deleted)

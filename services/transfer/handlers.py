@@ -6,22 +6,15 @@ stores the outcome (steps.py); a line that came too early is parked, not retried
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from dataclasses import asdict
+from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from services.transfer.domain.case_copy import (
-    NotYet,
-    open_case,
-    receive_cancel_request,
-    receive_step,
-    record_check,
-    records_arrived,
-)
+from services.transfer.domain.case_copy import NotYet, open_case, record_check, records_arrived
 from services.transfer.domain.eligibility import StudentFacts, TargetFacts, eligibility_reasons
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.kinds import KINDS
 from services.transfer.domain.review_levels import ReviewLevel, Side
 from services.transfer.domain.transfer_process import OPEN_STATES
@@ -35,10 +28,12 @@ from services.transfer.steps import (
     load,
     offer_parked,
     park,
+    receiver,
     store,
 )
 from shared.bus.consumer import Subscriptions
 from shared.bus.unit_of_work import UnitOfWork
+from shared.china_time import today_in_china
 from shared.events import EventEnvelope
 from shared.events.common import StudentSummary
 from shared.events.enrollment import (
@@ -55,6 +50,7 @@ from shared.events.transfer import (
     CaseOpened,
     CaseStepTaken,
     TimelineLine,
+    TransferKind,
     TransferRequested,
 )
 
@@ -67,8 +63,11 @@ NOT_AT_APPLYING_SCHOOL = "该学生学籍不在申请转出的学校"
 
 
 class CaseNotHereYet(LookupError):
-    """An event about a case this province has not recorded yet; raised so the bus retries it
-    (the event that records the case travels another route and may arrive second)."""
+    """An event about a case this province has no row for. Each event handled with it is sent
+    after the case was recorded here (by the transaction that recorded it, or in answer to a
+    message that transaction sent), so a miss is no ordering race: the bus retries it and then
+    dead-letters it with this reason for an operator. (A partner's step, which may overtake the
+    opened case, is parked instead: ``_receive``.)"""
 
 
 async def _case(uow: UnitOfWork, transfer_id: str) -> TransferCase:
@@ -117,21 +116,21 @@ async def _record_check(
             KINDS[TransferKind(case.kind)],
             StudentFacts(**case.student_facts),
             TargetFacts(**case.target_facts),
-            date.today(),
+            today_in_china(),
         )
         if judged:
             outcome = outcome.then(record_check(copy, Side.ORIGIN, False, judged, _now()))
     await store(uow, case, before, outcome)
 
 
-def _student_facts(student: StudentSummary, school_type: str | None) -> dict[str, object]:
-    return {
-        "status": student.status,
-        "entry_year": student.grade,
-        "study_length": student.study_length,
-        "major_code": student.major_code,
-        "school_type": school_type,
-    }
+def _student_facts(student: StudentSummary, school_type: str | None) -> StudentFacts:
+    return StudentFacts(
+        status=student.status,
+        entry_year=student.grade,
+        study_length=student.study_length,
+        major_code=student.major_code,
+        school_type=school_type,
+    )
 
 
 def _take_origin_summary(case: TransferCase, student: StudentSummary | None, school_type: str | None) -> None:
@@ -143,7 +142,7 @@ def _take_origin_summary(case: TransferCase, student: StudentSummary | None, sch
     case.origin_school = student.lineage.school
     case.origin_school_name = student.school_name
     case.student_summary = student.model_dump(mode="json")
-    case.student_facts = _student_facts(student, school_type)
+    case.student_facts = asdict(_student_facts(student, school_type))
 
 
 @subscriptions.on(DestinationChecked)
@@ -152,7 +151,8 @@ async def when_destination_checked_record_result(
 ) -> None:
     """Enrollment here says whether the target school and class take the student."""
     case = await _case(uow, event.transfer_id)
-    case.target_facts = {"school_type": event.school_type, "class_major_code": event.class_major_code}
+    target = TargetFacts(school_type=event.school_type, class_major_code=event.class_major_code)
+    case.target_facts = asdict(target)
     await _record_check(uow, case, meta.province, Side.DESTINATION, event.ok, list(event.reasons))
 
 
@@ -209,7 +209,8 @@ async def when_case_opened_open_our_copy(event: CaseOpened, meta: EventEnvelope,
     if meta.province != event.destination.province or event.origin_province != uow.province:
         # The signature proves who sent it; a case must name the sender as its destination.
         raise ValueError(
-            f"case sent by province {meta.province} names destination {event.destination.province}"
+            f"case sent by province {meta.province} to {uow.province} names destination "
+            f"{event.destination.province} and origin {event.origin_province}"
         )
     if event.apply_line is None or not event.chain:
         raise ValueError(f"transfer {event.transfer_id}: an opened case needs its chain and apply line")
@@ -307,9 +308,8 @@ async def _receive(uow: UnitOfWork, transfer_id: str, kind: str, line: TimelineL
         # The signature proves who sent it; only the case's other province speaks for it.
         raise ValueError(f"transfer {case.id}: province {sender} is not the other side of this case")
     before = await load(uow.session, case, uow.province)
-    receive = receive_step if kind == STEP else receive_cancel_request
     try:
-        outcome = receive(before, line)
+        outcome = receiver(kind)(before, line)
     except NotYet:
         await park(uow.session, transfer_id, kind, line)
         return

@@ -1,15 +1,19 @@
 """Tables of the transfer service: cases (this province's copy), their timelines, messages that
-came too early, evidence files, look-ups, configured chains and the schools it may receive into."""
+came too early, evidence files, look-ups, configured chains, the schools it may receive into,
+overdue flags, export requests and the audit log."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -21,14 +25,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from uuid6 import uuid7
 
-from services.transfer.domain.review_levels import CaseLineage, OrgLineage
-from services.transfer.domain.transfer_process import TERMINAL_STATES
+from services.transfer.domain.review_levels import CaseLineage, OrgLineage, ReviewLevel
+from services.transfer.domain.transfer_process import TERMINAL_STATES, CaseState, Progress
+from shared.dual_post_exports import ExportRequestColumns
 from shared.jurisdiction import OrgColumns
 
 
 class Base(DeclarativeBase):
-    pass
+    """The transfer service's own tables; the outbox and inbox have theirs in shared.bus."""
 
 
 # One open case per student in a province: a second application while one is under way is
@@ -91,6 +97,10 @@ class TransferCase(Base):
             destination=OrgLineage(self.dest_province, self.dest_city, self.dest_county, self.dest_school),
             origin=OrgLineage(self.origin_province, self.origin_city, self.origin_county, self.origin_school),
         )
+
+    def progress(self) -> Progress:
+        pending = ReviewLevel(self.pending_level) if self.pending_level else None
+        return Progress(CaseState(self.state), pending)
 
 
 class TimelineEntry(Base):
@@ -191,6 +201,51 @@ class SchoolView(Base):
     name: Mapped[str] = mapped_column(String(200))
     school_type: Mapped[str] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OverdueFlag(Base):
+    """A review step found past its due date, flagged once to the office above the late one
+    (overdue.py)."""
+
+    __tablename__ = "transfer_overdue"
+
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfer_case.id"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(30), primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    superior_level: Mapped[str] = mapped_column(String(20))
+    superior_org: Mapped[str | None] = mapped_column(String(10))  # None: the ministry
+
+    # A bureau's overdue list is "flags where I am the superior".
+    __table_args__ = (Index("transfer_overdue_superior", "superior_level", "superior_org"),)
+
+
+class AuditEntry(Base):
+    """One entry of the append-only audit log (audit.py): a trigger refuses UPDATE, DELETE and
+    TRUNCATE (revision 0004)."""
+
+    __tablename__ = "transfer_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    action: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[str] = mapped_column(String(100))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(30))
+    actor_org: Mapped[str] = mapped_column(String(10))
+    actor_province: Mapped[str] = mapped_column(String(2))
+    subject: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB)  # masked values only, never a full ID
+
+
+class TransferExportRequest(ExportRequestColumns, Base):
+    """A 跨省转学查询 list asked for by one user, approved by a second of the same office before
+    the requester downloads it once (api/exports.py, revision 0005). ``filters`` is
+    ``CaseFilter.stored()``."""
+
+    __tablename__ = "transfer_export_request"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: str(uuid7()))
 
 
 # Either side's school, county, city or province sees a case (shared.jurisdiction.any_jurisdiction).

@@ -19,9 +19,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Date, DateTime, ForeignKey, String, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Mapped, mapped_column
 
 from services.transfer.domain.case_copy import StepInput, decide, system_actor
 from services.transfer.domain.deadlines import (
@@ -35,11 +34,11 @@ from services.transfer.domain.deadlines import (
 )
 from services.transfer.domain.review_levels import ReviewLevel, Side
 from services.transfer.domain.transfer_process import CaseState, Expire, TransitionNotAllowed
-from services.transfer.models import Base, TransferCase
+from services.transfer.models import OverdueFlag, TransferCase
 from services.transfer.steps import load, store
 from shared.bus.unit_of_work import UnitOfWork
 from shared.calendar_store import ensure_calendar, load_calendar
-from shared.china_time import CHINA
+from shared.china_time import CHINA, today_in_china
 from shared.events.transfer import TransferStepOverdue
 from shared.periodic import PeriodicTask
 from shared.service import ServiceContext
@@ -51,34 +50,22 @@ CALENDAR_KEY = "calendar"
 SWEEPER_KEY = "transfer_overdue_sweeper"
 
 
-class OverdueFlag(Base):
-    """A review step found past its due date, flagged once to the office above the late one."""
-
-    __tablename__ = "transfer_overdue"
-
-    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfer_case.id"), primary_key=True)
-    level: Mapped[str] = mapped_column(String(30), primary_key=True)
-    due_on: Mapped[date] = mapped_column(Date)
-    flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    superior_level: Mapped[str] = mapped_column(String(20))
-    superior_org: Mapped[str | None] = mapped_column(String(10))
-
-
 def today(ctx: ServiceContext) -> date:
     """Today in China; a test may pin it with ``ctx.extras["today"]`` (a callable)."""
     clock = ctx.extras.get("today")
     if clock is not None:
         return cast(date, clock())
-    return datetime.now(CHINA).date()
+    return today_in_china()
 
 
 def calendar(ctx: ServiceContext) -> WorkdayCalendar:
     return cast(WorkdayCalendar, ctx.extras[CALENDAR_KEY])
 
 
-def began_on(case: TransferCase) -> date:
-    """The day the pending level began waiting, in China (the calendar's days are China's)."""
-    return case.pending_since.astimezone(CHINA).date()
+def due_on_since(pending_since: datetime, calendar: WorkdayCalendar) -> date:
+    """The due date of a level waiting since ``pending_since``, counted from that day in China
+    (the calendar's days are China's)."""
+    return review_due(pending_since.astimezone(CHINA).date(), calendar).due_on
 
 
 def due_on_for(case: TransferCase, calendar: WorkdayCalendar) -> date | None:
@@ -87,7 +74,7 @@ def due_on_for(case: TransferCase, calendar: WorkdayCalendar) -> date | None:
     the other province shows its own (the national holidays make them the same)."""
     if case.state != CaseState.UNDER_REVIEW.value or case.pending_level is None:
         return None
-    return review_due(began_on(case), calendar).due_on
+    return due_on_since(case.pending_since, calendar)
 
 
 def held_here(province: str) -> ColumnElement[bool]:
@@ -119,9 +106,7 @@ async def sweep(ctx: ServiceContext) -> SweepReport:
     async with ctx.sessionmaker() as session:
         candidates = (
             await session.execute(
-                select(
-                    TransferCase.id, TransferCase.pending_level, TransferCase.pending_since, OverdueFlag.level
-                )
+                select(TransferCase.id, TransferCase.pending_since, OverdueFlag.level)
                 .outerjoin(
                     OverdueFlag,
                     and_(
@@ -134,8 +119,8 @@ async def sweep(ctx: ServiceContext) -> SweepReport:
             )
         ).all()
     report = SweepReport()
-    for transfer_id, _level, pending_since, flagged_level in candidates:
-        due = review_due(pending_since.astimezone(CHINA).date(), cal).due_on
+    for transfer_id, pending_since, flagged_level in candidates:
+        due = due_on_since(pending_since, cal)
         expiring = has_expired(due, on, cal, ctx.settings.transfer_expiry_workdays)
         if is_overdue(due, on) and (flagged_level is None or expiring):
             await _sweep_case(ctx, transfer_id, on, cal, report)
@@ -156,7 +141,7 @@ async def _sweep_case(
             return  # decided meanwhile, or locked by a reviewer or another sweeper: next sweep
         assert case.pending_level is not None  # held_here: under review
         level = ReviewLevel(case.pending_level)
-        due = review_due(began_on(case), cal).due_on
+        due = due_on_since(case.pending_since, cal)
         if not is_overdue(due, on):
             return
         if await _flag(uow, case, level, due):
@@ -236,7 +221,7 @@ class OverdueSweeper(PeriodicTask):
 async def start_deadlines(ctx: ServiceContext) -> None:
     """At start: the province's calendar (seeded where missing), then the sweeper."""
     async with ctx.sessionmaker() as session:
-        ctx.extras[CALENDAR_KEY] = await ensure_calendar(session, datetime.now(CHINA).date())
+        ctx.extras[CALENDAR_KEY] = await ensure_calendar(session, today_in_china())
     sweeper = OverdueSweeper(ctx)
     ctx.extras[SWEEPER_KEY] = sweeper
     sweeper.start()

@@ -8,6 +8,7 @@ through here, so every step is recorded, traced and told to the partner the same
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -26,9 +27,8 @@ from services.transfer.domain.case_copy import (
     receive_cancel_request,
     receive_step,
 )
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.review_levels import ReviewLevel
-from services.transfer.domain.transfer_process import TERMINAL_STATES, CaseState, Progress
+from services.transfer.domain.transfer_process import TERMINAL_STATES
 from services.transfer.models import ParkedMessage, TimelineEntry, TransferCase
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.common import Lineage
@@ -39,6 +39,7 @@ from shared.events.transfer import (
     EvidenceRef,
     TimelineLine,
     TransferApproved,
+    TransferKind,
 )
 from shared.telemetry import ATTR_TRANSFER_ID, ATTR_TRANSFER_STEP
 
@@ -46,6 +47,11 @@ tracer = trace.get_tracer("xueji.transfer")
 
 STEP = "step"
 CANCEL_REQUEST = "cancel_request"
+
+
+def receiver(message_kind: str) -> Callable[[CaseCopy, TimelineLine], Outcome]:
+    """How a copy takes a partner's message of ``message_kind`` (STEP or CANCEL_REQUEST)."""
+    return receive_step if message_kind == STEP else receive_cancel_request
 
 
 async def case_for_update(session: AsyncSession, transfer_id: str) -> TransferCase | None:
@@ -91,9 +97,7 @@ async def load(session: AsyncSession, case: TransferCase, here: str) -> CaseCopy
         origin_province=case.origin_province,
         dest_province=case.dest_province,
         chain=tuple(ReviewLevel(level) for level in case.chain),
-        progress=Progress(
-            CaseState(case.state), ReviewLevel(case.pending_level) if case.pending_level else None
-        ),
+        progress=case.progress(),
         lines=tuple(line_of(entry) for entry in entries),
         origin_check=case.origin_checked,
         destination_check=case.dest_checked,
@@ -222,21 +226,20 @@ async def park(session: AsyncSession, transfer_id: str, message_kind: str, line:
 
 async def offer_parked(uow: UnitOfWork, case: TransferCase, copy: CaseCopy) -> CaseCopy:
     """Apply the case's parked messages that fit now, until none does (also when a copy has just
-    been opened: a line may have overtaken the case that opens it)."""
-    while True:
-        parked = list(
-            await uow.session.scalars(
-                select(ParkedMessage).where(ParkedMessage.transfer_id == case.id).order_by(ParkedMessage.id)
-            )
-        )
-        for message in parked:
-            line = TimelineLine.model_validate(message.line)
-            receive = receive_step if message.message_kind == STEP else receive_cancel_request
-            try:
-                outcome = receive(copy, line)
-            except NotYet:
-                continue
-            await uow.session.execute(delete(ParkedMessage).where(ParkedMessage.id == message.id))
-            # ``store`` offers the rest again after this change.
-            return await store(uow, case, copy, outcome)
-        return copy
+    been opened: a line may have overtaken the case that opens it).
+
+    Applies the first that fits and hands the outcome to ``store``, which calls back here after
+    the change: one parked message fewer each round, so the recursion ends. A message that did
+    not fit before this change may fit after it, which is why the rest are offered again rather
+    than in one pass."""
+    parked = await uow.session.scalars(
+        select(ParkedMessage).where(ParkedMessage.transfer_id == case.id).order_by(ParkedMessage.id)
+    )
+    for message in parked.all():
+        try:
+            outcome = receiver(message.message_kind)(copy, TimelineLine.model_validate(message.line))
+        except NotYet:
+            continue
+        await uow.session.execute(delete(ParkedMessage).where(ParkedMessage.id == message.id))
+        return await store(uow, case, copy, outcome)
+    return copy

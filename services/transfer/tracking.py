@@ -13,13 +13,13 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.kinds import KINDS
 from services.transfer.domain.transfer_process import STATE_LABELS, CaseState
 from shared.china_time import CHINA
+from shared.events.transfer import TransferKind
 from shared.idnumber import mask_student_number
 
-CHINA_ZONE_NAME = "Asia/Shanghai"  # for PostgreSQL's timezone(): the same zone as CHINA
+CHINA_ZONE_NAME = CHINA.key  # for PostgreSQL's timezone()
 MAX_MONTHS = 120  # a monthly report spans at most ten years
 
 # GB/T 2260 province codes as the seed's screen shows them (转入省份, 转出省份).

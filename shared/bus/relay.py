@@ -91,8 +91,9 @@ class OutboxRelay:
             async with asyncio.timeout(grace):
                 if task is not None:
                     await asyncio.shield(task)
-                while await self.publish_pending() >= self._batch:
-                    pass
+                published = self._batch
+                while published >= self._batch:  # a full batch: more may be waiting
+                    published = await self.publish_pending()
         except TimeoutError:
             log.warning("outbox relay: not flushed within %.1f s; the rest leaves after restart", grace)
         except Exception:

@@ -462,7 +462,8 @@ def render(document: dict[str, Any]) -> str:
     import yaml  # only the generator and the tests need it, not a running service
 
     class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no type hints
-        pass
+        """A subclass, so the block style for prose below does not change yaml.SafeDumper for
+        every other caller in the process."""
 
     def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
         # Prose with line breaks as a literal block, readable in the file as written here.

@@ -135,8 +135,16 @@ class RecordReleased(EventPayload):
     history: list[HistoryEntry]
     destination: Lineage
     destination_class_id: str | None
-    kind: str = "cross_province"
-    origin_school_type: str | None = None
+    kind: str = Field(
+        "cross_province",
+        description="cross_province (跨省转学) or after_graduation (毕业后跨省就学: the destination "
+        "admits the student into a new course of the basic study length)",
+    )
+    origin_school_type: str | None = Field(
+        None,
+        description="the origin school's type (general_high, technical, secondary_vocational, ...): "
+        "a student moving from another type of school may be admitted with another study length",
+    )
 
 
 class IdDigestAnnounced(EventPayload):

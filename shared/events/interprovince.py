@@ -44,7 +44,3 @@ INTERPROVINCE_PAYLOADS: tuple[type[EventPayload], ...] = (
 )
 
 INTERPROVINCE_EVENT_TYPES: frozenset[str] = frozenset(p.event_type for p in INTERPROVINCE_PAYLOADS)
-
-
-def is_interprovince(event_type: str) -> bool:
-    return event_type in INTERPROVINCE_EVENT_TYPES

@@ -12,11 +12,21 @@ target) and ``transfer.transfer.approved`` (enrollment moves the record).
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.common import Lineage, StudentSummary
 from shared.events.envelope import EventPayload
+
+
+class TransferKind(StrEnum):
+    """The kinds of transfer; events name them in ``kind`` (both services and partners read them)."""
+
+    IN_PROVINCE = "in_province"  # 省内转学 (seed 004 art. 12)
+    JOINT_PROGRAMME = "joint_programme"  # 联合招生合作办学 (art. 15): by the transfer procedure
+    CROSS_PROVINCE = "cross_province"  # 跨省转学 (seed 002 §18)
+    AFTER_GRADUATION = "after_graduation"  # 毕业后跨省就学 (seed 002 §19)
 
 
 class CaseParty(BaseModel):
@@ -97,6 +107,9 @@ class CaseOpened(EventPayload):
     destination_class_id: str | None
     grade: int
     reason: str
+    # ``applicant`` and ``applied_at`` repeat ``apply_line``'s actor and time: version 1 had them
+    # before the line travelled, so they stay (ADR 0001). ``chain`` and ``apply_line`` are
+    # optional only to keep the addition inside version 1; the receiver refuses a case without.
     applicant: CaseParty
     applied_at: str
     apply_line: TimelineLine | None = None

@@ -13,7 +13,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.transfer.driver import CHAIN, TERMINAL, Driver, ReviewQueues, Student, Transfer
+from deploy.local.transfer_driver import CHAIN, Driver, ReviewQueues, Student, Transfer
+from services.transfer.domain.transfer_process import TERMINAL_STATES as TERMINAL
 
 WAIT_FOR_LEVEL_SECONDS = 240.0
 APPROVE, REJECT, CANCEL = "approve", "reject", "cancel"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bench.transfer.databases import Databases
+from deploy.local.databases import Databases
 from tests.chaos.decisions import Driven, ended
 
 

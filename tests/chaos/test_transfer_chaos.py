@@ -16,10 +16,10 @@ from collections import Counter
 
 import pytest
 
-from bench.transfer.databases import open_databases
-from bench.transfer.deployment import PROVINCES, three_provinces
-from bench.transfer.driver import Driver, ReviewQueues, Student
+from deploy.local.databases import open_databases
 from deploy.local.layout import Deployment
+from deploy.local.three_provinces import PROVINCES, three_provinces
+from deploy.local.transfer_driver import Driver, ReviewQueues, Student
 from tests.chaos.decisions import Driven, drive, ended
 from tests.chaos.faults import (
     dead_letters,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aio_pika
@@ -174,7 +173,3 @@ def take_down(deployment: Deployment, province: str) -> None:
 
 def bring_back(deployment: Deployment, province: str) -> None:
     rabbitmqctl("set_permissions", "-p", deployment.vhost(province), "guest", ".*", ".*", ".*")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import aio_pika
@@ -27,7 +27,6 @@ from tests.integration.provinces import (
     declare_province,
     publish_signed,
     signed_event,
-    utc_now,
 )
 
 pytestmark = pytest.mark.integration
@@ -74,8 +73,9 @@ async def test_key_rotation__old_key_accepted_during_overlap_then_dead_lettered(
         assert await eventually(all_applied) == {event[0].id for event in during}
 
         # Past the overlap (the clock decides, not a fixed sleep).
-        await asyncio.sleep(max(0.0, (rotation.old_key_valid_until - utc_now()).total_seconds()) + 0.1)
-        assert utc_now() > rotation.old_key_valid_until
+        overlap_left = rotation.old_key_valid_until - datetime.now(UTC)
+        await asyncio.sleep(max(0.0, overlap_left.total_seconds()) + 0.1)
+        assert datetime.now(UTC) > rotation.old_key_valid_until
         late_old = signed_event(old, "37", 4)
         late_new = signed_event(henan, "37", 5)
         for event in (late_old, late_new):

@@ -35,7 +35,7 @@ from services.checkin.domain.appeal_decision import (
 )
 from services.checkin.models import Appeal, CounselorView, Miss, MissPrompt, StudentView
 from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role
-from shared.china_time import CHINA
+from shared.china_time import today_in_china
 from shared.events.checkin import MissPromptWithdrawn
 from shared.problems import conflict, field_problem, forbidden, not_found
 from shared.service import Context
@@ -118,10 +118,6 @@ def appeal_out(row: Appeal, withdrawn: list[uuid.UUID] | None = None) -> AppealO
         created_at=row.created_at,
         withdrawn_prompt_ids=withdrawn or [],
     )
-
-
-def _today() -> date:
-    return datetime.now(CHINA).date()
 
 
 def _round_ids_array(round_ids: list[str]) -> Any:
@@ -377,7 +373,7 @@ async def decide_appeal(
             new_state = decide(AppealState(row.state), body.decision)
         except AppealAlreadyDecided as exc:
             raise conflict(str(exc), slug="appeal-decided") from None
-        on = _today()
+        on = today_in_china()
         row.state = new_state.value
         row.decided_by = principal.account_id
         row.opinion = body.opinion

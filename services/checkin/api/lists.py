@@ -47,8 +47,7 @@ ListKind = Literal["completed_list", "incomplete_list"]
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or invalid token", **PROBLEM},
     403: {"description": "The caller's role may not do this", **PROBLEM},
-    404: {"description": "No such round or export (of the caller's school or bureau)", **PROBLEM},
-    409: {"description": "The export is not approved, already downloaded or expired", **PROBLEM},
+    404: {"description": "No such round", **PROBLEM},
     422: {"description": "A field is invalid; the body names it", **PROBLEM},
 }
 

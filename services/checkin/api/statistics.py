@@ -34,7 +34,7 @@ from services.checkin.round_lists import (
     visible,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
-from shared.china_time import CHINA
+from shared.china_time import today_in_china
 from shared.idnumber import mask_student_number
 from shared.problems import field_problem
 from shared.service import Context
@@ -242,7 +242,7 @@ class Fm4StudentPage(BaseModel):
 
 
 def _as_of(as_of: date | None) -> date:
-    today = datetime.now(CHINA).date()
+    today = today_in_china()
     if as_of is None:
         return today
     if as_of > today:

@@ -32,8 +32,8 @@ from services.enrollment.in_school_snapshots import last_two_snapshots
 from services.enrollment.models import School, SchoolMajor, Student
 from services.enrollment.models.indicators import NationalCount
 from services.enrollment.models.problems import ProblemRecord
-from services.enrollment.registering import today_in_china
 from shared.auth import CurrentPrincipal, Role, require_role
+from shared.china_time import today_in_china
 from shared.jurisdiction import OrgColumns, jurisdiction_filter
 from shared.problems import FieldIssue, Problem
 from shared.service import Context

@@ -50,13 +50,14 @@ from services.enrollment.models.problems import (
 )
 from services.enrollment.models.workflow import ReviewItem
 from services.enrollment.problems import Moved, StepBy, announce, awaiting_school, here_side, take_move
-from services.enrollment.registering import deps_of, today_in_china
+from services.enrollment.registering import deps_of
 from services.enrollment.review_items import ReviewEffect, open_review, recheck_reason, register_effect
 from services.enrollment.review_items import calendar as review_calendar
 from services.enrollment.review_items import today as review_today
 from services.enrollment.student_numbers import mask_student_number
 from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
+from shared.china_time import today_in_china
 from shared.events.common import Lineage
 from shared.events.enrollment import ProblemRecordActed, ProblemRecordArbitrated
 from shared.idnumber import mask_id_number

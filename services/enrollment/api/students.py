@@ -28,12 +28,12 @@ from services.enrollment.registering import (
     class_and_offer,
     deps_of,
     identity_verdict,
-    today_in_china,
     write_registration,
 )
 from services.enrollment.registration_windows import window_violation
 from services.enrollment.review_items import today
 from shared.auth import CurrentPrincipal, Role, require_role
+from shared.china_time import today_in_china
 from shared.events.common import StudyForm
 from shared.jurisdiction import jurisdiction_filter
 from shared.problems import FieldIssue, Problem, field_problem, not_found

@@ -12,17 +12,8 @@ art. 12; seed 002 §19).
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 
-
-class TransferKind(StrEnum):
-    """The values match the transfer service's kinds (``TransferApproved.kind``)."""
-
-    IN_PROVINCE = "in_province"
-    JOINT_PROGRAMME = "joint_programme"
-    CROSS_PROVINCE = "cross_province"
-    AFTER_GRADUATION = "after_graduation"
-
+from shared.events.transfer import TransferKind
 
 WITHIN_PROVINCE = frozenset({TransferKind.IN_PROVINCE, TransferKind.JOINT_PROGRAMME})
 FROM_OTHER_SCHOOL_TYPES = frozenset({"general_high", "technical"})

@@ -44,10 +44,10 @@ from services.enrollment.registering import (
     deps_of,
     identity_verdict,
     load_offer,
-    today_in_china,
     write_registrations,
 )
 from services.enrollment.registration_windows import registration_window_refusal
+from shared.china_time import today_in_china
 from shared.id_digest import load_digest_key
 from shared.periodic import PeriodicTask
 from shared.service import ServiceContext
@@ -136,8 +136,10 @@ class ImportWorker(PeriodicTask):
     async def process(self, import_id: str) -> None:
         with tracer.start_as_current_span("import registrations", attributes={ATTR_IMPORT_ID: import_id}):
             await self._read_rows(import_id)
-            while await self._next_batch(import_id):
-                pass  # each call commits one batch; the loop ends when none is left
+            # Each call commits one batch, so a crash loses at most the batch in flight.
+            more = True
+            while more:
+                more = await self._next_batch(import_id)
 
     async def _read_rows(self, import_id: str) -> None:
         """First round of a job: the file's rows become pending rows; duplicates inside the

@@ -19,7 +19,7 @@ from services.transfer.api.bodies import ApplyBody, BatchBody, BatchStudent
 from services.transfer.api.common import PROBLEMS, actor_of, evidence_refs
 from services.transfer.api.views import CaseListView, CaseView, case_summary, case_view
 from services.transfer.domain.case_copy import StepInput, apply_line, open_case
-from services.transfer.domain.kind_rules import KindRules, TransferKind
+from services.transfer.domain.kind_rules import KindRules
 from services.transfer.domain.kinds import KINDS, ChainNotAllowed, chain_for
 from services.transfer.domain.review_levels import ReviewLevel
 from services.transfer.models import OPEN_CASE_INDEX, ChainConfig, SchoolView, TransferCase
@@ -28,7 +28,7 @@ from services.transfer.steps import add_lines, copy_columns, timeline_of
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.common import Lineage
-from shared.events.transfer import CaseOpened, EvidenceRef, TransferRequested
+from shared.events.transfer import CaseOpened, EvidenceRef, TransferKind, TransferRequested
 from shared.problems import conflict, field_problem
 from shared.service import Context, ServiceContext
 

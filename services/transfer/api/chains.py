@@ -15,11 +15,11 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.transfer.api.bodies import ChainBody
 from services.transfer.api.common import PROBLEMS
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.kinds import KINDS, ChainNotAllowed, chain_for, configured_part
 from services.transfer.domain.review_levels import ReviewLevel
 from services.transfer.models import ChainConfig
 from shared.auth import CurrentPrincipal, Role, require_role
+from shared.events.transfer import TransferKind
 from shared.problems import field_problem
 from shared.service import Context
 

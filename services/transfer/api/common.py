@@ -48,7 +48,7 @@ async def visible_case(
 
 
 async def evidence_refs(
-    session: AsyncSession, ids: list[str], principal: Principal, field: str = "evidence_ids"
+    session: AsyncSession, ids: list[str], principal: Principal
 ) -> tuple[EvidenceRef, ...]:
     """The caller's own uploads (their organisation's), as references for a timeline line."""
     refs = []
@@ -56,7 +56,7 @@ async def evidence_refs(
         row = await session.get(Evidence, evidence_id)
         if row is None or row.uploader_org != principal.org:
             raise field_problem(
-                f"{field}[{index}]",
+                f"evidence_ids[{index}]",
                 f"no evidence {evidence_id} uploaded by your organisation",
                 "证明材料不存在或不是本单位上传的",
             )

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import String, cast, exists, select
+from sqlalchemy import exists, select
 from uuid6 import uuid7
 
 from services.transfer import audit
@@ -93,7 +93,7 @@ async def download_evidence(evidence_id: UUID, principal: CurrentPrincipal, ctx:
     cited = exists(
         select(TimelineEntry.id)
         .join(TransferCase, TransferCase.id == TimelineEntry.transfer_id)
-        .where(visible(principal), cast(TimelineEntry.evidence, String).contains(str(evidence_id)))
+        .where(visible(principal), TimelineEntry.evidence.contains([{"evidence_id": str(evidence_id)}]))
     )
     async with ctx.uow() as uow:
         row = await uow.session.scalar(
@@ -113,12 +113,11 @@ async def download_evidence(evidence_id: UUID, principal: CurrentPrincipal, ctx:
             detail={"sha256": row.sha256, "size": row.size},
         )
         await uow.commit()
+    # RFC 6266 filename*: the name is often Chinese, and every byte but the unreserved ones is
+    # percent-encoded, so a quote or semicolon in it cannot break the header.
+    encoded_name = quote(row.filename, safe="")
     return Response(
         row.content,
         media_type=row.content_type,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quoted(row.filename)}"},
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{encoded_name}"},
     )
-
-
-def _quoted(filename: str) -> str:
-    return quote(filename, safe="")

@@ -11,14 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.transfer import audit
-from services.transfer.api.queries import Filter, case_where, newest_first
+from services.transfer.api.queries import Filter, case_where, count_where, newest_first
 from services.transfer.api.views import case_summary
-from services.transfer.audit import TransferExportRequest
-from services.transfer.models import TransferCase
+from services.transfer.models import TransferExportRequest
 from services.transfer.tracking import EXPORT_HEADER, CaseFilter, export_cells, export_heading
 from shared.auth import Principal
 from shared.dual_post_exports import DualPostExports, ExportFile, ExportStep, ListNoun, NewExport
@@ -40,8 +38,7 @@ async def asked_export(body: ExportReason, wanted: Filter) -> NewExport:
 
 
 async def count_cases(session: AsyncSession, principal: Principal, asked: NewExport) -> int:
-    where = case_where(principal, CaseFilter.from_stored(asked.filters))
-    return await session.scalar(select(func.count()).select_from(TransferCase).where(*where)) or 0
+    return await count_where(session, case_where(principal, CaseFilter.from_stored(asked.filters)))
 
 
 async def build_workbook(
@@ -72,7 +69,7 @@ async def audit_step(session: AsyncSession, principal: Principal, step: ExportSt
     }
     if step.action == "export.requested":
         detail["reason"] = request.reason
-    if step.action != "export.requested":
+    else:
         detail["requested_by"] = request.requested_by
     await audit.record(session, principal, action=step.action, subject=f"export:{request.id}", detail=detail)
 

@@ -15,8 +15,8 @@ from services.transfer.api.views import CaseSummaryView, case_summary
 from services.transfer.domain.deadlines import expires_on, workdays_overdue
 from services.transfer.domain.review_levels import LEVEL_LABELS, ReviewLevel, Side, roles_for
 from services.transfer.domain.transfer_process import CaseState
-from services.transfer.models import DESTINATION_COLUMNS, ORIGIN_COLUMNS, TransferCase
-from services.transfer.overdue import OverdueFlag, calendar, today
+from services.transfer.models import DESTINATION_COLUMNS, ORIGIN_COLUMNS, OverdueFlag, TransferCase
+from services.transfer.overdue import calendar, today
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.jurisdiction import jurisdiction_level
 from shared.service import Context

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.transfer.api.common import PROBLEMS, visible
 from services.transfer.api.views import CaseListView, case_summary
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.transfer_process import TERMINAL_STATES, CaseState
 from services.transfer.models import TransferCase
 from services.transfer.tracking import (
@@ -30,6 +30,7 @@ from services.transfer.tracking import (
     monthly_counts,
 )
 from shared.auth import CurrentPrincipal, Principal
+from shared.events.transfer import TransferKind
 from shared.problems import Problem, field_problem
 from shared.service import Context
 
@@ -103,6 +104,10 @@ def newest_first(where: list[ColumnElement[bool]]) -> Select[tuple[TransferCase]
     return select(TransferCase).where(*where).order_by(TransferCase.created_at.desc(), TransferCase.id)
 
 
+async def count_where(session: AsyncSession, where: list[ColumnElement[bool]]) -> int:
+    return await session.scalar(select(func.count()).select_from(TransferCase).where(*where)) or 0
+
+
 @router.get("/transfers", summary="Transfers in your jurisdiction (跨省转学查询)", responses=PROBLEMS)
 async def list_transfers(
     principal: CurrentPrincipal,
@@ -113,7 +118,7 @@ async def list_transfers(
 ) -> CaseListView:
     where = case_where(principal, wanted)
     async with ctx.sessionmaker() as session:
-        total = await session.scalar(select(func.count()).select_from(TransferCase).where(*where))
+        total = await count_where(session, where)
         rows = await session.scalars(newest_first(where).limit(limit).offset(offset))
         return CaseListView(items=[case_summary(case) for case in rows], total=total)
 

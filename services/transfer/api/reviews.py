@@ -25,7 +25,6 @@ from services.transfer.api.common import (
 )
 from services.transfer.api.views import CaseListView, CaseView, case_summary, case_view
 from services.transfer.domain.case_copy import NotHolder, SendCancelRequest, StepInput, decide
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.kinds import KINDS
 from services.transfer.domain.review_levels import ReviewLevel, Side, may_review, roles_for
 from services.transfer.domain.transfer_process import Approve, Cancel, CaseState, Reject, TransitionNotAllowed
@@ -33,6 +32,7 @@ from services.transfer.models import DESTINATION_COLUMNS, ORIGIN_COLUMNS, Transf
 from services.transfer.overdue import calendar
 from services.transfer.steps import load, store, timeline_of
 from shared.auth import CurrentPrincipal, Principal, Role
+from shared.events.transfer import TransferKind
 from shared.problems import forbidden
 from shared.service import Context
 

@@ -11,14 +11,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.kinds import KINDS
 from services.transfer.domain.review_levels import LEVEL_LABELS, ReviewLevel
-from services.transfer.domain.transfer_process import CaseState, Progress, label
+from services.transfer.domain.transfer_process import CaseState, label
 from services.transfer.models import TimelineEntry, TransferCase
 from services.transfer.overdue import due_on_for
 from shared.events.common import StudentSummary
-from shared.events.transfer import EvidenceRef
+from shared.events.transfer import EvidenceRef, TransferKind
 from shared.idnumber import mask_student_number
 from shared.workdays import WorkdayCalendar
 
@@ -96,9 +95,7 @@ class CaseListView(BaseModel):
     total: int | None = None
 
 
-_DERIVED = frozenset(
-    {"student_number", "kind", "kind_label", "state", "state_label", "pending_level", "due_on"}
-)
+_DERIVED = frozenset({"student_number", "kind", "kind_label", "state", "state_label", "due_on"})
 
 
 def case_summary(case: TransferCase, calendar: WorkdayCalendar | None = None) -> CaseSummaryView:
@@ -147,9 +144,7 @@ def _masked_summary(stored: dict[str, Any] | None) -> StudentSummary | None:
 
 def _summary_fields(case: TransferCase, calendar: WorkdayCalendar | None) -> dict[str, Any]:
     kind = TransferKind(case.kind)
-    progress = Progress(
-        CaseState(case.state), ReviewLevel(case.pending_level) if case.pending_level else None
-    )
+    progress = case.progress()
     return {
         # Every other field of the summary is a column of the same name.
         **{name: getattr(case, name) for name in CaseSummaryView.model_fields if name not in _DERIVED},
@@ -158,6 +153,5 @@ def _summary_fields(case: TransferCase, calendar: WorkdayCalendar | None) -> dic
         "kind_label": KINDS[kind].label,
         "state": progress.state,
         "state_label": label(progress),
-        "pending_level": case.pending_level,
         "due_on": due_on_for(case, calendar) if calendar is not None else None,
     }

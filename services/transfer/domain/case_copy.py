@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.review_levels import ReviewLevel, Side
 from services.transfer.domain.transfer_process import (
     TERMINAL_STATES,
@@ -41,7 +40,7 @@ from services.transfer.domain.transfer_process import (
     transition,
 )
 from services.transfer.domain.transfer_process import Cancel as CancelAction
-from shared.events.transfer import CaseParty, EvidenceRef, TimelineLine
+from shared.events.transfer import CaseParty, EvidenceRef, TimelineLine, TransferKind
 
 SYSTEM_ROLE = "system"
 

@@ -4,8 +4,9 @@ record then moves by itself (自动调档) and both provinces keep the case."""
 
 from __future__ import annotations
 
-from services.transfer.domain.kind_rules import KindRules, TransferKind
+from services.transfer.domain.kind_rules import KindRules
 from services.transfer.domain.review_levels import ReviewLevel, Side
+from shared.events.transfer import TransferKind
 
 _L = ReviewLevel
 

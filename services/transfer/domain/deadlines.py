@@ -33,7 +33,6 @@ from services.transfer.domain.review_levels import LEVEL_LABELS, CaseLineage, Or
 from shared.workdays import Deadline, WorkdayCalendar
 
 REVIEW_WORKDAYS = 10  # seed 004 art. 12
-DEFAULT_EXPIRY_WORKDAYS = 10
 
 SuperiorLevel = Literal["county", "city", "province", "ministry"]
 

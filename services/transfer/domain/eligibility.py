@@ -11,8 +11,9 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
-from services.transfer.domain.kind_rules import KindRules, TransferKind
+from services.transfer.domain.kind_rules import KindRules
 from shared.events.common import STUDENT_STATUS_LABELS
+from shared.events.transfer import TransferKind
 
 # School types a student may come from into secondary-vocational school with a 3-year length and
 # at least 1.5 years left (art. 12: 由普通高中和技工学校转入的学生，学制为3年，且剩余学习时间不得少于1.5年).

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.transfer.domain.kind_rules import KindRules, TransferKind
+from services.transfer.domain.kind_rules import KindRules
 from services.transfer.domain.review_levels import ReviewLevel, Side
+from shared.events.transfer import TransferKind
 
 _L = ReviewLevel
 BATCH_NEEDING_PROVINCE = 30
 _STUDYING = frozenset({"in_school", "on_leave"})
-_THIS_PROVINCE_LEVELS = frozenset(set(ReviewLevel))
+_THIS_PROVINCE_LEVELS = frozenset(ReviewLevel)
 
 IN_PROVINCE = KindRules(
     kind=TransferKind.IN_PROVINCE,

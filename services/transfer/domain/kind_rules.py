@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from services.transfer.domain.review_levels import ReviewLevel, Side
-
-
-class TransferKind(StrEnum):
-    IN_PROVINCE = "in_province"  # 省内转学 (seed 004 art. 12)
-    JOINT_PROGRAMME = "joint_programme"  # 联合招生合作办学 (art. 15): by the transfer procedure
-    CROSS_PROVINCE = "cross_province"  # 跨省转学 (seed 002 §18)
-    AFTER_GRADUATION = "after_graduation"  # 毕业后跨省就学 (seed 002 §19)
+from shared.events.transfer import TransferKind
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from types import MappingProxyType
 
 from services.transfer.domain.cross_province_transfer import CROSS_PROVINCE
 from services.transfer.domain.in_province_transfer import IN_PROVINCE, JOINT_PROGRAMME, with_escalation
-from services.transfer.domain.kind_rules import KindRules, TransferKind
+from services.transfer.domain.kind_rules import KindRules
 from services.transfer.domain.review_levels import ReviewLevel
 from services.transfer.domain.study_after_graduation import AFTER_GRADUATION
+from shared.events.transfer import TransferKind
 
 KINDS: Mapping[TransferKind, KindRules] = MappingProxyType(
     {rules.kind: rules for rules in (IN_PROVINCE, JOINT_PROGRAMME, CROSS_PROVINCE, AFTER_GRADUATION)}

@@ -6,6 +6,7 @@ of that shutdown that must lose nothing: a consumer's stop, and the relay's last
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -61,11 +62,9 @@ class RunningService:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 pytest.fail(f"the service exited during start:\n{self.log_tail()}")
-            try:
+            with contextlib.suppress(httpx.HTTPError):  # not listening yet
                 if httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=2).status_code == 200:
                     return
-            except httpx.HTTPError:
-                pass  # not listening yet
             time.sleep(0.3)
         pytest.fail(f"not ready after {READY_WITHIN_SECONDS:.0f} s:\n{self.log_tail()}")
 

@@ -232,7 +232,7 @@ async def test_leaving_for_another_province__the_verification_summary_goes_along
         2,
         0,
     )
-    assert summary.first_round_on == date(2032, 3, 2)
+    assert (summary.first_round_on, summary.last_round_on) == (date(2032, 3, 2), date(2032, 3, 3))
     async with checkin.ctx.sessionmaker() as session:
         [row] = await session.scalars(select(OutboxMessage).where(OutboxMessage.id == sent.id))
     assert row.routing_key == f"37.{VerificationSummaryReleased.event_type}"

@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from services.enrollment.app import SPEC
-from services.enrollment.registering import today_in_china
 from shared.auth import Role, StaticJwksVerifier, TokenIssuer
 from shared.bus.tables import InboxMessage, OutboxMessage
 from shared.bus.topology import EVENTS_EXCHANGE, INTERPROVINCE_IN, interprovince_routing_key
+from shared.china_time import today_in_china
 from shared.events import EventEnvelope, EventPayload
 from shared.idnumber import make_resident_id
 from shared.service import ServiceContext, create_app

@@ -5,9 +5,8 @@ cross-province case kept in step by signed events and arbitrated by the ministry
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aio_pika
 from sqlalchemy import select
@@ -19,6 +18,7 @@ from services.enrollment.problems import open_problem_record
 from services.enrollment.tests.integration.conftest import COUNTY, Province, envelope_of
 from shared.auth import Role
 from shared.bus.topology import INTERPROVINCE_IN, partner_queue_name
+from shared.china_time import today_in_china
 from shared.testing import eventually
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -362,7 +362,7 @@ async def test_cross_province__each_side_keeps_its_copy_and_the_ministry_arbitra
 async def test_deadline__ten_working_days_restarting_at_each_hand_over(p41: Province) -> None:
     _, _, first, second = await _pair(p41)
     calendar = p41.ctx.extras["calendar"]
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = today_in_china()
     assert (await _get(p41, first))["due_on"] == calendar.add_workdays(today, 10).due_on.isoformat()
     async with p41.ctx.sessionmaker() as session:
         row = await session.get(ProblemRecord, second)

@@ -19,7 +19,6 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.enrollment.models import Region, School, SchoolClass, SchoolMajor, Student
 from services.enrollment.models.audit import AuditEntry
-from services.enrollment.registering import today_in_china
 from services.enrollment.tests.integration.conftest import (
     CITY,
     COUNTY,
@@ -28,6 +27,7 @@ from services.enrollment.tests.integration.conftest import (
 )
 from services.enrollment.tests.integration.imports_support import finished, report, row, workbook
 from shared.auth import Role
+from shared.china_time import today_in_china
 from shared.idnumber import make_resident_id
 from shared.testing import unique_name
 

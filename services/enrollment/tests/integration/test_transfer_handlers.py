@@ -15,7 +15,6 @@ from uuid6 import uuid7
 
 from services.enrollment.domain.transfer_admission import entry_year_of_school_year
 from services.enrollment.models import Student, StudentHistory
-from services.enrollment.registering import today_in_china
 from services.enrollment.tests.integration.conftest import PARTNER, SCHOOL, Province, envelope_of
 from shared.auth import Role
 from shared.bus.consumer import DEAD_REASON_HEADER
@@ -27,6 +26,7 @@ from shared.bus.topology import (
     interprovince_routing_key,
     partner_queue_name,
 )
+from shared.china_time import CHINA, today_in_china
 from shared.events import EventEnvelope
 from shared.events.checkin import VerificationSummaryReleased
 from shared.events.common import HistoryEntry, Lineage
@@ -55,6 +55,28 @@ def _origin_request(transfer_id: str, student: dict[str, Any], name: str) -> Tra
         grade=2024,
         check_origin=True,
         check_destination=False,
+    )
+
+
+def _in_province_request(
+    transfer_id: str,
+    student: dict[str, Any],
+    destination: Lineage,
+    destination_class_id: str,
+    *,
+    check_origin: bool = False,
+) -> TransferRequested:
+    """What 41's transfer service emits for a move between two of its own schools."""
+    return TransferRequested(
+        transfer_id=transfer_id,
+        kind="in_province",
+        student_number=student["student_number"],
+        student_name=student["name"],
+        origin_province="41",
+        destination=destination,
+        destination_class_id=destination_class_id,
+        grade=2025,
+        check_origin=check_origin,
     )
 
 
@@ -188,18 +210,7 @@ async def test_in_province_request__checks_both_sides_and_the_record_here_is_no_
     student = await p41.register(name="红孩儿")
     transfer_id = str(uuid7())
     await p41.publish_local(
-        TransferRequested(
-            transfer_id=transfer_id,
-            kind="in_province",
-            student_number=student["student_number"],
-            student_name="红孩儿",
-            origin_province="41",
-            destination=OTHER_41,
-            destination_class_id=OTHER_41_CLASS,
-            grade=2025,
-            check_origin=True,
-            check_destination=True,
-        )
+        _in_province_request(transfer_id, student, OTHER_41, OTHER_41_CLASS, check_origin=True)
     )
     [dest] = await _answers(p41, "enrollment.transfer.destination_checked", transfer_id)
     [origin] = await _answers(p41, "enrollment.transfer.origin_checked", transfer_id)
@@ -215,18 +226,7 @@ async def test_in_province_request__checks_both_sides_and_the_record_here_is_no_
 async def test_in_province_request__a_student_already_at_the_target_school(p41: Province) -> None:
     student = await p41.register(name="铁扇公主")
     transfer_id = str(uuid7())
-    await p41.publish_local(
-        TransferRequested(
-            transfer_id=transfer_id,
-            kind="in_province",
-            student_number=student["student_number"],
-            student_name="铁扇公主",
-            origin_province="41",
-            destination=DEST,
-            destination_class_id=DEST_CLASS,
-            grade=2025,
-        )
-    )
+    await p41.publish_local(_in_province_request(transfer_id, student, DEST, DEST_CLASS))
     [row] = await _answers(p41, "enrollment.transfer.destination_checked", transfer_id)
     data = envelope_of(row).data
     assert data["ok"] is False and any("已有在籍学籍" in r for r in data["reasons"])
@@ -623,6 +623,39 @@ async def test_admit__after_graduation_without_a_class_enters_this_school_year(
     admitted = await _admitted(p41, student_id)
     assert admitted["grade"] == entry_year_of_school_year(today_in_china())
     assert (admitted["school_class"], admitted["major_code"], admitted["study_length"]) == (None, None, 3.0)
+
+
+async def test_admit__a_record_coming_back_keeps_one_copy_of_its_history(p41: Province) -> None:
+    student = await p41.register(name="玉兔")
+    async with p41.ctx.sessionmaker() as session:
+        [registered] = await session.scalars(
+            select(StudentHistory).where(StudentHistory.student_id == student["id"])
+        )
+    await _set_status(p41, student["id"], "transferred_out")
+    # The partner sends back the line it got from here, its time written at China's offset.
+    travelled = HistoryEntry(
+        at=registered.at.astimezone(CHINA).isoformat(),
+        province=registered.province,
+        action=registered.action,
+        detail=registered.detail,
+    )
+    there = HistoryEntry(at=travelled.at, province="37", action="status_changed", detail="在 37 的记录")
+    await p41.publish_from_partner(
+        _released_record(
+            p41,
+            student["id"],
+            student_number=student["student_number"],
+            id_number=student["student_number"][1:],
+            history=[travelled, there],
+        )
+    )
+
+    async def back() -> bool:
+        return await _status(p41, student["id"]) == "in_school"
+
+    await eventually(back)
+    actions = [action for action, _ in await _history_actions(p41, student["id"])]
+    assert sorted(actions) == ["registered", "status_changed", "transferred_in"]
 
 
 async def _set_status(p: Province, student_id: str, status: str) -> None:

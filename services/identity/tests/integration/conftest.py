@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from services.identity.api import TOKEN_ISSUER
 from services.identity.app import SPEC
 from services.identity.models import Account
 from shared.auth import Principal, Role, TokenIssuer
+from shared.bus.tables import InboxMessage
 from shared.events import EventEnvelope, EventPayload
 from shared.events.common import StudentSummary
 from shared.events.enrollment import StudentRegistered
@@ -86,6 +88,23 @@ class RunningIdentity:
                 routing_key=env.type,
             )
         return env
+
+    async def publish_at(self, payload: EventPayload, occurred_at: datetime) -> EventEnvelope:
+        """An event that says it happened at ``occurred_at``: the order of moves rests on it."""
+        envelope = EventEnvelope.wrap(payload, source="enrollment", province=self.settings.province)
+        return await self.publish(payload, envelope.model_copy(update={"occurred_at": occurred_at}))
+
+    async def applied(self, envelope: EventEnvelope) -> None:
+        """Wait until the consumer has handled ``envelope`` (its inbox row is committed)."""
+
+        async def probe() -> bool | None:
+            async with self.ctx.sessionmaker() as session:
+                found = await session.scalar(
+                    select(InboxMessage.event_id).where(InboxMessage.event_id == envelope.id)
+                )
+            return True if found is not None else None
+
+        await eventually(probe)
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 10.0) -> T:

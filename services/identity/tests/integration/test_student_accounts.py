@@ -9,8 +9,6 @@ from sqlalchemy import select
 from services.identity.models import Account
 from services.identity.tests.integration.conftest import RunningIdentity, eventually
 from shared.auth import Principal, Role
-from shared.bus.tables import InboxMessage
-from shared.events import EventEnvelope, EventPayload
 from shared.events.common import Lineage, StudentSummary
 from shared.events.enrollment import StudentRegistered, StudentTransferredIn, StudentTransferredOut
 
@@ -49,22 +47,6 @@ async def _account(identity: RunningIdentity, student_id: str) -> Account | None
     return account
 
 
-async def _applied(identity: RunningIdentity, envelope: EventEnvelope) -> None:
-    async def probe() -> bool | None:
-        async with identity.ctx.sessionmaker() as session:
-            found = await session.scalar(
-                select(InboxMessage.event_id).where(InboxMessage.event_id == envelope.id)
-            )
-        return True if found is not None else None
-
-    await eventually(probe)
-
-
-async def _publish_at(identity: RunningIdentity, payload: EventPayload, at: datetime) -> EventEnvelope:
-    envelope = EventEnvelope.wrap(payload, source="enrollment", province="41")
-    return await identity.publish(payload, envelope.model_copy(update={"occurred_at": at}))
-
-
 async def test_student_registered__opens_a_not_activated_account(identity: RunningIdentity) -> None:
     student = _student()
     await identity.publish(StudentRegistered(student=student))
@@ -93,7 +75,7 @@ async def test_get_account__a_student_account_follows_the_organisation_tree(
     identity: RunningIdentity,
 ) -> None:
     student = _student()
-    await _applied(identity, await identity.publish(StudentRegistered(student=student)))
+    await identity.applied(await identity.publish(StudentRegistered(student=student)))
     account = await _account(identity, student.student_id)
     assert account is not None
 
@@ -130,17 +112,17 @@ async def test_student_transferred_out__deactivates_and_transferred_in_reopens(
 ) -> None:
     student = _student()
     start = datetime.now(UTC)
-    await _applied(identity, await _publish_at(identity, StudentRegistered(student=student), start))
+    await identity.applied(await identity.publish_at(StudentRegistered(student=student), start))
 
     left = StudentTransferredOut(
         student=student.model_copy(update={"status": "transferred_out"}), transfer_id="t-1", to_province="37"
     )
-    await _applied(identity, await _publish_at(identity, left, start + timedelta(seconds=1)))
+    await identity.applied(await identity.publish_at(left, start + timedelta(seconds=1)))
     account = await _account(identity, student.student_id)
     assert account is not None and account.status == "deactivated"
 
     back = StudentTransferredIn(student=student, transfer_id="t-2", from_province="37")
-    await _applied(identity, await _publish_at(identity, back, start + timedelta(seconds=2)))
+    await identity.applied(await identity.publish_at(back, start + timedelta(seconds=2)))
     reopened = await _account(identity, student.student_id)
     assert reopened is not None
     assert reopened.status == "not_activated"
@@ -153,9 +135,9 @@ async def test_student_events__a_late_older_event_does_not_undo_a_newer_one(
     student = _student()
     now = datetime.now(UTC)
     left = StudentTransferredOut(student=student, transfer_id="t-3", to_province="37")
-    await _applied(identity, await _publish_at(identity, left, now))
+    await identity.applied(await identity.publish_at(left, now))
     older = StudentRegistered(student=student)
-    await _applied(identity, await _publish_at(identity, older, now - timedelta(days=1)))
+    await identity.applied(await identity.publish_at(older, now - timedelta(days=1)))
 
     account = await _account(identity, student.student_id)
     assert account is not None
@@ -165,9 +147,9 @@ async def test_student_events__a_late_older_event_does_not_undo_a_newer_one(
 async def test_student_registered__a_redelivery_changes_nothing(identity: RunningIdentity) -> None:
     student = _student()
     envelope = await identity.publish(StudentRegistered(student=student))
-    await _applied(identity, envelope)
+    await identity.applied(envelope)
     await identity.publish(StudentRegistered(student=student), envelope)
-    await _applied(identity, await identity.publish(StudentRegistered(student=_student())))  # a later marker
+    await identity.applied(await identity.publish(StudentRegistered(student=_student())))  # a later marker
 
     async with identity.ctx.sessionmaker() as session:
         rows = (await session.scalars(select(Account).where(Account.student_id == student.student_id))).all()

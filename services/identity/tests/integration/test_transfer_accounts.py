@@ -16,14 +16,11 @@ from services.identity.tests.integration.conftest import (
     RunningIdentity,
     as_student,
     enrolled_student,
-    eventually,
     face_photo,
     registrar,
     student_summary,
 )
 from shared.auth import Principal
-from shared.bus.tables import InboxMessage
-from shared.events import EventEnvelope, EventPayload
 from shared.events.common import Lineage
 from shared.events.enrollment import StudentMovedWithinProvince, StudentTransferredIn, StudentTransferredOut
 
@@ -45,22 +42,6 @@ async def _captured(identity: RunningIdentity) -> Account:
     )
     assert response.status_code == 201, response.text
     return student
-
-
-async def _applied(identity: RunningIdentity, envelope: EventEnvelope) -> None:
-    async def probe() -> bool | None:
-        async with identity.ctx.sessionmaker() as session:
-            found = await session.scalar(
-                select(InboxMessage.event_id).where(InboxMessage.event_id == envelope.id)
-            )
-        return True if found is not None else None
-
-    await eventually(probe)
-
-
-async def _publish_at(identity: RunningIdentity, payload: EventPayload, at: datetime) -> EventEnvelope:
-    envelope = EventEnvelope.wrap(payload, source="enrollment", province="41")
-    return await identity.publish(payload, envelope.model_copy(update={"occurred_at": at}))
 
 
 async def _rows(
@@ -97,7 +78,7 @@ async def test_move_within_province__the_account_and_template_follow_the_student
         await session.commit()
     before, _, _ = await _rows(identity, student)
 
-    await _applied(identity, await identity.publish(_moved(student)))
+    await identity.applied(await identity.publish(_moved(student)))
 
     after, template, consent = await _rows(identity, student)
     assert (after.org_code, after.school_code, after.city_code, after.county_code) == (
@@ -125,9 +106,9 @@ async def test_move_within_province__a_late_older_move_does_not_undo_a_newer_one
 ) -> None:
     student = await enrolled_student(identity)
     now = datetime.now(UTC)
-    await _applied(identity, await _publish_at(identity, _moved(student), now))
+    await identity.applied(await identity.publish_at(_moved(student), now))
     back_home = _moved(student, lineage=OLD_SCHOOL.model_dump(), class_id="class-4141010001-2025-1")
-    await _applied(identity, await _publish_at(identity, back_home, now - timedelta(days=1)))
+    await identity.applied(await identity.publish_at(back_home, now - timedelta(days=1)))
     after, _, _ = await _rows(identity, student)
     assert after.school_code == "4141020001"
 
@@ -137,8 +118,7 @@ async def test_leaving_the_province__deletes_the_template_here(identity: Running
     summary = student_summary(
         student_id=student.student_id, student_number=student.username, status="transferred_out"
     )
-    await _applied(
-        identity,
+    await identity.applied(
         await identity.publish(StudentTransferredOut(student=summary, transfer_id="t-out", to_province="37")),
     )
     after, template, _ = await _rows(identity, student)
@@ -150,8 +130,7 @@ async def test_arriving_from_another_province__no_template_and_no_consent_until_
     identity: RunningIdentity,
 ) -> None:
     arriving = student_summary()
-    await _applied(
-        identity,
+    await identity.applied(
         await identity.publish(
             StudentTransferredIn(student=arriving, transfer_id="t-in", from_province="37")
         ),

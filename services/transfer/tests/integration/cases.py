@@ -15,7 +15,7 @@ from services.transfer.models import TransferCase
 from services.transfer.steps import load, store
 from services.transfer.tests.integration.conftest import HENAN_KAIFENG_SCHOOL, HENAN_SCHOOL
 from services.transfer.tests.integration.support import Province
-from shared.auth import Principal, Role
+from shared.auth import Role
 from shared.events.common import Lineage, StudentSummary
 from shared.events.enrollment import DestinationChecked, OriginChecked, StudentMovedWithinProvince
 from shared.testing import eventually
@@ -74,18 +74,6 @@ def student_summary(
         study_form="full_time",
         status=status,
     )
-
-
-def signed_in(province: Province, role: Role, org: str, username: str) -> dict[str, str]:
-    """One account across requests (``Province.headers`` makes a fresh account each call)."""
-    principal = Principal(
-        account_id=f"acct-{uuid.uuid4().hex[:10]}",
-        username=username,
-        role=role,
-        org=org,
-        province=province.code,
-    )
-    return {"Authorization": f"Bearer {province.issuer.issue(principal)}"}
 
 
 # ---- applying ----------------------------------------------------------------------------------

@@ -46,3 +46,12 @@ async def henan(
         await province.register_school(HENAN_OTHER_SCHOOL, "郑州市第二中等职业学校")
         await province.register_school(HENAN_KAIFENG_SCHOOL, "开封市文化艺术职业学校")
         yield province
+
+
+@pytest.fixture(scope="module")
+async def shandong(
+    henan_keys: ProvinceKeys, shandong_keys: ProvinceKeys, key_dir: Path
+) -> AsyncIterator[Province]:
+    """Shandong's transfer service, the origin in the cross-province tests."""
+    async with running_province(shandong_keys, [henan_keys], key_dir) as province:
+        yield province

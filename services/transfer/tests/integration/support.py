@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import aio_pika
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from deploy.local.shovels import ShovelSpec, apply_shovel, remove_shovel
 from services.transfer.app import SPEC
 from services.transfer.models import SchoolView
 from shared.auth import Principal, Role, StaticJwksVerifier, TokenIssuer
@@ -31,9 +32,7 @@ from shared.events.enrollment import SchoolRegistered
 from shared.service import ServiceContext, create_app
 from shared.settings import Settings
 from shared.signing import Signer, generate_private_key_file, public_key_b64
-from shared.testing import eventually, rabbitmqctl, temporary_database, temporary_vhost, unique_name
-
-T = TypeVar("T")
+from shared.testing import eventually, temporary_database, temporary_vhost, unique_name
 
 
 @dataclass
@@ -193,36 +192,13 @@ async def running_province(
         )
 
 
-def _shovel_definition(source: Province, destination: Province) -> str:
-    return json.dumps(
-        {
-            "src-protocol": "amqp091",
-            "src-uri": f"amqp:///{source.vhost}",
-            "src-queue": f"xueji.interprovince.to.{destination.code}",
-            "dest-protocol": "amqp091",
-            "dest-uri": f"amqp:///{destination.vhost}",
-            "dest-exchange": "xueji.interprovince.in",
-            "ack-mode": "on-confirm",
-        }
-    )
-
-
 async def _set_shovel(source: Province, destination: Province) -> None:
-    await asyncio.to_thread(
-        rabbitmqctl,
-        "set_parameter",
-        "-p",
-        source.vhost,
-        "shovel",
-        f"to-{destination.code}",
-        _shovel_definition(source, destination),
-    )
+    spec = ShovelSpec(source.vhost, destination.code, f"amqp:///{destination.vhost}")
+    await asyncio.to_thread(apply_shovel, spec)
 
 
 async def _clear_shovel(source: Province, destination: Province) -> None:
-    await asyncio.to_thread(
-        rabbitmqctl, "clear_parameter", "-p", source.vhost, "shovel", f"to-{destination.code}"
-    )
+    await asyncio.to_thread(remove_shovel, source.vhost, destination.code)
 
 
 @asynccontextmanager

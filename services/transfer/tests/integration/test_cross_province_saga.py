@@ -5,11 +5,9 @@ through the same states with the same timeline, and a cancel meets the move in o
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy import select
 
 from services.transfer.tests.integration.cases import (
     act,
@@ -29,8 +28,6 @@ from services.transfer.tests.integration.cases import (
 from services.transfer.tests.integration.conftest import HENAN_SCHOOL, SHANDONG_SCHOOL
 from services.transfer.tests.integration.support import (
     Province,
-    ProvinceKeys,
-    running_province,
     shovel,
     shovel_paused,
 )
@@ -61,14 +58,6 @@ def spans() -> Iterator[InMemorySpanExporter]:
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     yield exporter
     exporter.shutdown()
-
-
-@pytest.fixture(scope="module")
-async def shandong(
-    henan_keys: ProvinceKeys, shandong_keys: ProvinceKeys, key_dir: Path
-) -> AsyncIterator[Province]:
-    async with running_province(shandong_keys, [henan_keys], key_dir) as province:
-        yield province
 
 
 @pytest.fixture(scope="module")
@@ -327,10 +316,17 @@ async def test_steps__a_duplicated_step_changes_nothing(joined: tuple[Province, 
     [step, *_] = [r for r in await shandong.outbox(transfer_id) if r.event_type == "transfer.case.step"]
     before = await read_case(henan, transfer_id, DEST_LEADER)
 
-    await shandong.publish(
+    duplicate = await shandong.publish(
         CaseStepTaken.model_validate(json.loads(step.body)["data"]), source="transfer", to_province="41"
     )
-    await asyncio.sleep(1.0)
+
+    async def consumed() -> bool:
+        # Read only once Henan has taken the duplicate: before that the timeline is unchanged anyway.
+        async with henan.ctx.sessionmaker() as session:
+            taken = await session.scalar(select(InboxMessage).where(InboxMessage.event_id == duplicate.id))
+            return taken is not None
+
+    await eventually(consumed)
     assert timeline(await read_case(henan, transfer_id, DEST_LEADER)) == timeline(before)
     await no_dead_letters(henan, shandong)
 

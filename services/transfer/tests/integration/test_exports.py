@@ -15,12 +15,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from services.transfer.audit import AuditEntry, TransferExportRequest
+from services.transfer.models import AuditEntry, TransferExportRequest
 from services.transfer.tests.integration.cases import (
     DEST,
     ORIGIN,
     cancelled_case,
-    signed_in,
     unique_student_name,
     upload_evidence,
 )
@@ -38,7 +37,7 @@ Headers = dict[str, str]
 
 def county_user(henan: Province, county: str = DEST.county) -> tuple[str, Headers]:
     username = f"county-{uuid.uuid4().hex[:8]}"
-    return username, signed_in(henan, Role.COUNTY, county, username)
+    return username, henan.headers(Role.COUNTY, county, username)
 
 
 async def ask(henan: Province, headers: Headers, **params: Any) -> dict[str, Any]:
@@ -125,7 +124,7 @@ async def test_the_requester_cannot_approve_their_own_export(henan: Province) ->
 async def test_another_office_cannot_approve_or_see_the_export(henan: Province, role: Role, org: str) -> None:
     asker, asker_headers = county_user(henan)
     asked = await ask(henan, asker_headers)
-    other = signed_in(henan, role, org, f"other-{uuid.uuid4().hex[:8]}")
+    other = henan.headers(role, org, f"other-{uuid.uuid4().hex[:8]}")
     approval = await henan.client.post(f"{EXPORTS}/{asked['id']}/approval", headers=other)
     assert approval.status_code == 404, approval.text
     listed = await henan.client.get(EXPORTS, headers=other)
@@ -160,8 +159,8 @@ async def test_the_workbook_holds_only_the_requesters_jurisdiction(henan: Provin
     prefix = unique_student_name()
     await cancelled_case(henan, f"{prefix}甲")  # a Zhengzhou school's case, to Kaifeng
     registrar = f"registrar-{uuid.uuid4().hex[:8]}"
-    asker_headers = signed_in(henan, Role.SCHOOL_REGISTRAR, HENAN_OTHER_SCHOOL.school, registrar)
-    leader = signed_in(henan, Role.SCHOOL_LEADER, HENAN_OTHER_SCHOOL.school, f"leader-{uuid.uuid4().hex[:8]}")
+    asker_headers = henan.headers(Role.SCHOOL_REGISTRAR, HENAN_OTHER_SCHOOL.school, registrar)
+    leader = henan.headers(Role.SCHOOL_LEADER, HENAN_OTHER_SCHOOL.school, f"leader-{uuid.uuid4().hex[:8]}")
     asked = await ask(henan, asker_headers, student_name=prefix)
     assert asked["count_at_request"] == 0
     approved = await henan.client.post(f"{EXPORTS}/{asked['id']}/approval", headers=leader)
@@ -184,7 +183,7 @@ async def test_bad_requests_are_4xx_naming_the_field(henan: Province) -> None:
     assert missing.status_code == 404, missing.text
     too_long = await henan.client.get(f"{EXPORTS}/{'x' * 41}", headers=headers)
     assert too_long.status_code == 422, too_long.text
-    student = signed_in(henan, Role.STUDENT, DEST.school, "student")
+    student = henan.headers(Role.STUDENT, DEST.school, "student")
     refused = await henan.client.post(EXPORTS, json={"reason": "核对"}, headers=student)
     assert refused.status_code == 403, refused.text
 
@@ -213,12 +212,12 @@ def test_a_stored_filter_reads_back_as_the_same_filter() -> None:
 
 async def test_an_evidence_download_is_audit_logged(henan: Province) -> None:
     username = f"registrar-{uuid.uuid4().hex[:8]}"
-    headers = signed_in(henan, Role.SCHOOL_REGISTRAR, ORIGIN.school, username)
+    headers = henan.headers(Role.SCHOOL_REGISTRAR, ORIGIN.school, username)
     upload = await upload_evidence(henan, headers, filename="申请书.pdf")
     evidence_id = upload["evidence_id"]
     response = await henan.client.get(f"/api/v1/transfers/evidence/{evidence_id}", headers=headers)
     assert response.status_code == 200 and response.content == b"%PDF-1.4 handwritten request"
-    stranger = signed_in(henan, Role.SCHOOL_REGISTRAR, HENAN_OTHER_SCHOOL.school, f"x-{uuid.uuid4().hex[:8]}")
+    stranger = henan.headers(Role.SCHOOL_REGISTRAR, HENAN_OTHER_SCHOOL.school, f"x-{uuid.uuid4().hex[:8]}")
     hidden = await henan.client.get(f"/api/v1/transfers/evidence/{evidence_id}", headers=stranger)
     assert hidden.status_code == 404, hidden.text
     async with henan.ctx.sessionmaker() as session:

@@ -12,14 +12,13 @@ import asyncio
 import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
 
 from services.transfer.domain.deadlines import has_expired, is_overdue, review_due
-from services.transfer.models import TransferCase
-from services.transfer.overdue import SWEEPER_KEY, OverdueFlag, OverdueSweeper, calendar, sweep, today
+from services.transfer.models import OverdueFlag, TransferCase
+from services.transfer.overdue import SWEEPER_KEY, OverdueSweeper, calendar, sweep, today
 from services.transfer.tests.integration.cases import apply_from_other_province, apply_in_province, read_case
 from services.transfer.tests.integration.conftest import (
     HENAN_KAIFENG_SCHOOL,
@@ -29,10 +28,10 @@ from services.transfer.tests.integration.conftest import (
 from services.transfer.tests.integration.support import Province, data_of
 from shared.auth import Role
 from shared.bus.topology import INTERPROVINCE_OUT, interprovince_routing_key
+from shared.china_time import CHINA
 
 pytestmark = pytest.mark.integration
 
-CHINA = ZoneInfo("Asia/Shanghai")
 LATE_SCHOOL = (Role.SCHOOL_LEADER, HENAN_SCHOOL.school)
 ITS_COUNTY = (Role.COUNTY, HENAN_SCHOOL.county)
 ITS_CITY = (Role.CITY, HENAN_SCHOOL.city)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from services.transfer.api import exports
-from services.transfer.audit import AuditEntry
-from services.transfer.models import TransferCase
+from services.transfer.models import AuditEntry, TransferCase
 from services.transfer.tests.integration.cases import (
     DEST,
     ORIGIN,
@@ -36,7 +33,6 @@ from services.transfer.tests.integration.cases import (
     new_student_number,
     read_case,
     rejected_case,
-    signed_in,
     student_summary,
     unique_student_name,
     visible_case,
@@ -47,10 +43,10 @@ from services.transfer.tests.integration.conftest import (
     HENAN_SCHOOL,
     SHANDONG_SCHOOL,
 )
-from services.transfer.tests.integration.support import Province, ProvinceKeys, running_province, shovel
+from services.transfer.tests.integration.support import Province, shovel
 from services.transfer.tracking import EXPORT_HEADER, Month, day_bounds, month_span
 from shared.auth import Role
-from shared.china_time import CHINA
+from shared.china_time import CHINA, today_in_china
 from shared.events.common import Lineage
 from shared.events.enrollment import (
     DestinationChecked,
@@ -192,7 +188,7 @@ async def test_the_list_filters_pages_and_keeps_ended_cases(henan: Province) -> 
     assert (await listed(henan, province, student_name=prefix, origin_province="41", dest_province="41"))[
         "total"
     ] == 4
-    today = datetime.now(CHINA).date()
+    today = today_in_china()
     assert (await listed(henan, province, student_name=prefix, **{"from": str(today - timedelta(days=1))}))[
         "total"
     ] == 4
@@ -265,8 +261,8 @@ async def test_the_export_is_masked_states_its_filter_and_is_audit_logged(henan:
         full_number = await session.scalar(select(TransferCase.student_number).where(TransferCase.id == done))
     assert full_number is not None
     username = f"county-{uuid.uuid4().hex[:6]}"
-    requester = signed_in(henan, Role.COUNTY, DEST.county, username)
-    approver = signed_in(henan, Role.COUNTY, DEST.county, f"county-{uuid.uuid4().hex[:6]}")
+    requester = henan.headers(Role.COUNTY, DEST.county, username)
+    approver = henan.headers(Role.COUNTY, DEST.county, f"county-{uuid.uuid4().hex[:6]}")
 
     content = await export_through_dual_post(
         henan, {"student_name": prefix, "state": "COMPLETED"}, requester, approver
@@ -448,14 +444,6 @@ async def test_monthly_bad_months_are_422(henan: Province, params: dict[str, str
 
 
 # ---- both provinces ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def shandong(
-    henan_keys: ProvinceKeys, shandong_keys: ProvinceKeys, key_dir: Path
-) -> AsyncIterator[Province]:
-    async with running_province(shandong_keys, [henan_keys], key_dir) as province:
-        yield province
 
 
 async def test_a_cross_province_case_is_read_in_both_provinces_by_both_sides(

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from itertools import count
 
 from services.transfer.domain.case_copy import CaseCopy, StepInput, apply_line, open_case, record_check
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.kinds import KINDS, chain_for
 from services.transfer.domain.review_levels import ReviewLevel, Side
-from shared.events.transfer import CaseParty, TimelineLine
+from shared.events.transfer import CaseParty, TimelineLine, TransferKind
 
 ORIGIN = "37"
 DESTINATION = "41"

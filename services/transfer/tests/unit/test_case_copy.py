@@ -24,7 +24,6 @@ from services.transfer.domain.case_copy import (
     record_check,
     records_arrived,
 )
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.kinds import KINDS, chain_for
 from services.transfer.domain.review_levels import ReviewLevel, Side
 from services.transfer.domain.transfer_process import (
@@ -45,7 +44,7 @@ from services.transfer.tests.unit.case_builders import (
     tick,
     timeline_by_step,
 )
-from shared.events.transfer import TimelineLine
+from shared.events.transfer import TimelineLine, TransferKind
 
 L = ReviewLevel
 S = CaseState

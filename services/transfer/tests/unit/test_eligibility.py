@@ -16,9 +16,9 @@ from services.transfer.domain.eligibility import (
     months_left,
     study_year,
 )
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.kinds import KINDS
 from shared.events.common import StudentStatus
+from shared.events.transfer import TransferKind
 
 STATUSES = list(get_args(StudentStatus))
 ADMITTED = {

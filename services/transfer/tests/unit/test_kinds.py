@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.transfer.domain.kind_rules import KindRules, TransferKind
+from services.transfer.domain.kind_rules import KindRules
 from services.transfer.domain.kinds import KINDS, ChainNotAllowed, chain_for
 from services.transfer.domain.review_levels import ReviewLevel
+from shared.events.transfer import TransferKind
 
 L = ReviewLevel
 IN_PROVINCE = KINDS[TransferKind.IN_PROVINCE]

@@ -42,7 +42,6 @@ from services.transfer.domain.case_copy import (
     record_check,
     records_arrived,
 )
-from services.transfer.domain.kind_rules import TransferKind
 from services.transfer.domain.kinds import KINDS, chain_for
 from services.transfer.domain.review_levels import ReviewLevel, Side
 from services.transfer.domain.transfer_process import (
@@ -54,7 +53,7 @@ from services.transfer.domain.transfer_process import (
     TransitionNotAllowed,
 )
 from services.transfer.tests.unit.case_builders import step, timeline_by_step
-from shared.events.transfer import TimelineLine
+from shared.events.transfer import TimelineLine, TransferKind
 
 L = ReviewLevel
 PROVINCES = ("41", "37", "44")

@@ -1,6 +1,7 @@
 """Cross-province transfers driven over HTTP the way people drive them, many at once: students
 registered at their school, the destination registrar applying, each review taken in its own
-province with its own account. Shared by ``make bench-transfer`` and the transfer chaos test.
+province with its own account. Shared by ``make bench-transfer`` and the transfer chaos test; the
+demo's one-at-a-time story with a person per step is deploy/local/transfer_steps.py.
 
 A request is retried while a process is down or restarting (connection errors, 5xx): under
 chaos a refused connection means "not yet", never "failed".
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 
 from deploy.local.layout import Deployment
+from deploy.local.transfer_steps import number_on_papers
 from shared.idnumber import make_resident_id
 
 RETRY_SECONDS = 120.0
@@ -30,8 +32,6 @@ CHAIN: tuple[tuple[str, str, str], ...] = (
     ("origin_school", "school_registrar", "origin"),
     ("origin_county", "county", "origin"),
 )
-LAST_LEVEL = CHAIN[-1][0]
-TERMINAL = frozenset({"COMPLETED", "REJECTED", "CANCELLED", "EXPIRED"})
 _GIVEN_NAMES = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍"
 
 
@@ -164,9 +164,7 @@ class Driver:
         if response.status_code != 201:
             raise GaveUp(f"registering in {province}: {response.status_code} {response.text[:300]}")
         body = response.json()
-        shown = body["student_number"]
-        number = "G" + id_number if shown.startswith("G") else shown
-        return Student(province, body.get("id") or body["student_id"], number, name)
+        return Student(province, body["id"], number_on_papers(body["student_number"], id_number), name)
 
     async def apply(self, student: Student, dest: str) -> Transfer:
         school = self.org(dest, "school_registrar")
