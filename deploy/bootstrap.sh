@@ -217,6 +217,23 @@ ensure_rabbitmq() {
     rabbitmq-plugins -q enable "${missing[@]}" >/dev/null
 }
 
+# --- Certificates: fonts and PDF tools --------------------------------------------------------
+
+# Certificates print Chinese names with rare characters (𬌗, 䶮): only Noto CJK and LXGW WenKai
+# cover them (STACK.md "Fonts"). The PDF tests turn pages into images and read them back
+# (poppler-utils: pdftoppm, pdffonts, pdftotext; zbar-tools: zbarimg; qpdf checks the file).
+CERTIFICATE_PACKAGES=(fonts-noto-cjk poppler-utils zbar-tools qpdf)
+
+ensure_certificate_tools() {
+    local missing=() package
+    for package in "${CERTIFICATE_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    need_root "not installed: ${missing[*]}" "apt-get install -y ${missing[*]}" || return 0
+    apt_install "${missing[@]}"
+}
+
 # --- Python ----------------------------------------------------------------------------------
 
 is_python311() { "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; }
@@ -267,6 +284,7 @@ main() {
     ensure_postgresql
     ensure_redis
     ensure_rabbitmq
+    ensure_certificate_tools
     ensure_venv
     if ((${#NEEDS_ROOT[@]} > 0)); then
         say "not in place, and only root can fix it: run sudo $0, or as root:"

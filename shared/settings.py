@@ -95,6 +95,38 @@ class Settings(BaseSettings):
         10, ge=0, le=250, description="transfer: working days past due before a case expires (0: never)"
     )
 
+    # Certificates (issue 8, ADR 0012): where enrollment answers the internal certificate-facts
+    # endpoint; the province's PAdES signing certificate, its key and the roots verifiers trust;
+    # the Ed25519 key sealing QR payloads; the secret that permutes certificate serials; the
+    # verification page the QR opens; where print batches write their files; the first day of
+    # issuing (seed 004 art. 17: 11 June); public verification's requests per client per minute.
+    enrollment_url: str = Field("http://127.0.0.1:8102", description="certificates: enrollment's base URL")
+    certificate_signing_cert_file: Path | None = Field(
+        None, description="certificates: PEM certificate (chain) signing electronic certificates (PAdES)"
+    )
+    certificate_signing_key_file: Path | None = Field(
+        None, description="certificates: PEM private key of the PAdES signing certificate"
+    )
+    certificate_trust_roots_file: Path | None = Field(
+        None, description="certificates: PEM root certificates a signed certificate is checked against"
+    )
+    certificate_payload_key_file: Path | None = Field(
+        None, description="certificates: Ed25519 PEM sealing QR payloads; created if missing"
+    )
+    certificate_number_key_file: Path | None = Field(
+        None, description="certificates: secret (32+ bytes) permuting certificate serials; created if missing"
+    )
+    certificate_verify_url: str = Field(
+        "https://VERIFY.XUEJI.EXAMPLE/C/", description="certificates: base URL of the QR (upper case)"
+    )
+    certificate_output_dir: Path = Field(Path("var/certificates"), description="certificates: print files")
+    certificate_issue_from: str = Field(
+        "06-11", pattern=r"^[01][0-9]-[0-3][0-9]$", description="certificates: first issuing day (MM-DD)"
+    )
+    verification_per_minute: int = Field(
+        30, ge=1, le=100000, description="certificates: public verifications per client per minute"
+    )
+
     @model_validator(mode="after")
     def _service_token_from_file(self) -> Settings:
         if self.service_token is None and self.service_token_file is not None:

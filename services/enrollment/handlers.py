@@ -1,6 +1,6 @@
 """Enrollment's event handlers, one per event: its part of transfers (transfers.py, DOMAIN.md
-"Transfers"), cross-province duplicates and problem records, counselor assignments, and the
-pending actions check-in's reports open (pending_actions.py).
+"Transfers"), cross-province duplicates and problem records, counselor assignments, the
+pending actions check-in's reports open (pending_actions.py), and graduation (graduation.py).
 
 A handler that raises is retried and finally dead-lettered with the reason: an approval for a
 student we cannot move or release must be seen by an operator, never dropped.
@@ -16,6 +16,7 @@ from opentelemetry import trace
 from services.enrollment.dedupe import active_student_by_digest
 from services.enrollment.domain.duplicates import later_registered_acts_first
 from services.enrollment.domain.pending_action import RESPONSE_WORKDAYS, ActionKind, title_of
+from services.enrollment.graduation import apply_graduation, roll_back_graduation
 from services.enrollment.models import Student
 from services.enrollment.pending_actions import open_action, withdraw_prompt
 from services.enrollment.problem_sync import follow_partner_act, follow_partner_arbitration
@@ -33,6 +34,7 @@ from shared.bus.consumer import Subscriptions
 from shared.bus.unit_of_work import UnitOfWork
 from shared.china_time import today_in_china
 from shared.events import EventEnvelope
+from shared.events.certificates import GraduationRolledBack, StudentGraduated
 from shared.events.checkin import (
     MissPromptWithdrawn,
     MissThresholdReached,
@@ -300,3 +302,20 @@ async def when_prompt_withdrawn_close_and_revert(
         on=today_in_china(),
         calendar=HANDLER_DEPS["registration"].calendar,
     )
+
+
+# --- Graduation (the certificates service issues; graduation.py) -------------------------------
+
+
+@subscriptions.on(StudentGraduated)
+async def when_student_graduated_end_record(
+    event: StudentGraduated, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    await apply_graduation(uow, event)
+
+
+@subscriptions.on(GraduationRolledBack)
+async def when_graduation_rolled_back_return_to_school(
+    event: GraduationRolledBack, meta: EventEnvelope, uow: UnitOfWork
+) -> None:
+    await roll_back_graduation(uow, event)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from services.enrollment.api import (
     audit,
+    certificate_facts,
     exports,
     filing,
     indicators,
@@ -39,4 +40,5 @@ ROUTERS: list[APIRouter] = [
     filing.router,
     pending_actions.router,
     registration_windows.router,
+    certificate_facts.router,
 ]
