@@ -11,22 +11,29 @@ poppler's pdftoppm, as a reader of the docs sees it).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageDraw
 
+from services.certificates.domain.certificate_number import Series, compose
+from services.certificates.domain.qr_claims import QrClaims
 from services.certificates.printing.face import CertificateFace, PrintLayout, RenderItem
 from services.certificates.printing.render import CertificateRenderer
+from services.certificates.signing.qr_payload import seal
+from shared.signing import key_id_of
+
+# A fixed, published key: the sample's QR verifies against it and nothing else trusts it.
+SAMPLE_PAYLOAD_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+SAMPLE_VERIFY_URL = "HTTPS://VERIFY.XUEJI.EXAMPLE/C/"
 
 SAMPLE_FACE = CertificateFace(
     kind="graduation",
-    number="2027-410102-4141010001-0000123-45",
+    number=compose(2027, "410102", "4141010001", Series.graduation, 4821),
     name="王𬌗",
     sex="M",
     birth_date=date(2009, 5, 1),
@@ -45,10 +52,19 @@ SAMPLE_FACE = CertificateFace(
 
 
 def sample_qr_text() -> str:
-    """The shape of a real QR: an upper-case verification URL carrying a ~250-character base32
-    signed payload (here a fixed stand-in, so the sample does not change between runs)."""
-    payload = base64.b32encode(hashlib.shake_256(b"xueji sample").digest(156)).decode().rstrip("=")
-    return f"HTTPS://VERIFY.XUEJI.EXAMPLE/C/{payload}"
+    """A real sealed payload (COSE_Sign1, Ed25519 signatures are deterministic, so the sample
+    does not change between runs) under the sample key."""
+    claims = QrClaims(
+        number=SAMPLE_FACE.number,
+        name=SAMPLE_FACE.name,
+        school_name=SAMPLE_FACE.school_name,
+        issued_on=SAMPLE_FACE.issued_on,
+        outcome="graduated",
+        kind="graduation",
+        province="41",
+    )
+    kid = key_id_of("41", SAMPLE_PAYLOAD_KEY)
+    return seal(claims, SAMPLE_PAYLOAD_KEY, kid, base_url=SAMPLE_VERIFY_URL)
 
 
 def stand_in_photo() -> bytes:
