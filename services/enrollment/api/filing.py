@@ -1,7 +1,8 @@
 """Filing (备案) of a school's intake with the province (DOMAIN.md "Enrollment"; seed 004 art.
 6–8): each unfiled student of the intake whose school + major is qualified for the intake year
 is filed; the others are listed with the reason. After 20 Dec (autumn) or 20 May (spring)
-nothing more is filed for that intake."""
+nothing more is filed for that intake, unless the province's supplementary registration window
+(补注册) for the intake covers the school today: it reopens filing until it ends."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from services.enrollment.domain.filing import (
     registration_deadline,
     season_of_registration,
 )
+from services.enrollment.domain.registration_window import is_filing_reopened
 from services.enrollment.domain.student_state import RELEASED_STATES
 from services.enrollment.models import School, SchoolMajor, Student
 from services.enrollment.models.changes import FILING_ORG, Filing, StudentFiling
+from services.enrollment.registration_windows import open_windows, place_of
 from services.enrollment.review_items import today
 from shared.auth import CurrentPrincipal, Role, require_role
 from shared.china_time import CHINA
@@ -81,14 +84,17 @@ async def file_intake(body: FilingBody, principal: CurrentPrincipal, ctx: Contex
     require_role(principal, Role.SCHOOL_REGISTRAR)
     intake = Intake(body.intake_year, body.season)
     on = today(ctx)
-    if not is_filing_open(intake, on):
-        closed = may_file(qualified=True, intake=intake, today=on)
-        en, zh = closed or ("filing is not open", "备案未开放")
-        raise Problem(409, "Filing closed", title_zh=zh, slug="filing-closed", detail=en)
     async with ctx.uow() as uow:
         school = await uow.session.get(School, principal.org)
         if school is None:
             raise not_found(f"school {principal.org}")
+        reopened = not is_filing_open(intake, on) and is_filing_reopened(
+            intake, place_of(school), on, await open_windows(uow.session, intake, school.province_code)
+        )
+        closed = may_file(qualified=True, intake=intake, today=on, reopened=reopened)
+        if closed is not None:
+            en, zh = closed
+            raise Problem(409, "Filing closed", title_zh=zh, slug="filing-closed", detail=en)
         # Locks the intake's unfiled students: two registrars filing at once file each student once.
         candidates = [
             s
@@ -119,7 +125,9 @@ async def file_intake(body: FilingBody, principal: CurrentPrincipal, ctx: Contex
         filed: list[str] = []
         refused: list[dict[str, Any]] = []
         for student in candidates:
-            reason = may_file(qualified=student.major_code in qualified, intake=intake, today=on)
+            reason = may_file(
+                qualified=student.major_code in qualified, intake=intake, today=on, reopened=reopened
+            )
             if reason is None:
                 filed.append(student.id)
             else:

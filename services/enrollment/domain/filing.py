@@ -3,7 +3,9 @@
 
 Autumn intakes register by 20 Nov and are filed by 20 Dec of the intake year; spring intakes by
 20 Apr and 20 May. After the filing deadline nothing more is filed for that intake. A student
-whose school + major is not qualified (招生资质) for the intake year cannot be filed.
+whose school + major is not qualified (招生资质) for the intake year cannot be filed. A province's
+supplementary registration window (补注册) for the intake reopens its filing until the window
+ends (``registration_window.is_filing_reopened``).
 """
 
 from __future__ import annotations
@@ -52,9 +54,12 @@ def is_filing_open(intake: Intake, today: date) -> bool:
     return intake_opens(intake) <= today <= filing_deadline(intake)
 
 
-def may_file(*, qualified: bool, intake: Intake, today: date) -> tuple[str, str] | None:
-    """None when the student may be filed, else the reason (en, zh)."""
-    if not is_filing_open(intake, today):
+def may_file(
+    *, qualified: bool, intake: Intake, today: date, reopened: bool = False
+) -> tuple[str, str] | None:
+    """None when the student may be filed, else the reason (en, zh). ``reopened``: a
+    supplementary window of the province covers the school's intake today."""
+    if not (reopened or is_filing_open(intake, today)):
         return (
             f"filing for the {intake.year} {intake.season} intake closed on {filing_deadline(intake)}",
             f"{intake.year}年{_SEASON_ZH[intake.season]}招生备案已于{filing_deadline(intake):%m月%d日}截止",

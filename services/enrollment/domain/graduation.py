@@ -18,15 +18,21 @@ from enum import StrEnum
 from typing import Literal
 
 from services.enrollment.domain.filing import Season, season_of_registration
-from services.enrollment.domain.student_state import StudentState
+from services.enrollment.domain.student_state import (
+    StudentAction,
+    StudentState,
+    TransitionNotAllowed,
+    transition,
+)
 
 Outcome = Literal["graduated", "completed", "left_without_completing"]
 RollbackLevel = Literal["city", "county", "province"]
 
-OUTCOME_STATE: dict[Outcome, StudentState] = {
-    "graduated": StudentState.GRADUATED,
-    "completed": StudentState.COMPLETED,
-    "left_without_completing": StudentState.LEFT_WITHOUT_COMPLETING,
+# Which status each outcome leads to, and from which statuses, is student_state's table.
+OUTCOME_ACTION: dict[Outcome, StudentAction] = {
+    "graduated": StudentAction.GRADUATE,
+    "completed": StudentAction.COMPLETE,
+    "left_without_completing": StudentAction.LEAVE_WITHOUT_COMPLETING,
 }
 OUTCOME_NAME_ZH: dict[StudentState, str] = {
     StudentState.GRADUATED: "毕业",
@@ -38,14 +44,6 @@ LEVEL_NAME_ZH: dict[RollbackLevel, str] = {
     "city": "市级教育行政部门",
     "province": "省教育厅",
 }
-
-# A student who studies graduates: in school, or on a short leave (请假) that runs into June —
-# the course is complete either way. The certificates service lists only students in school;
-# one who went on leave between the list and the issue must not strand the certificate.
-# Suspended students graduate later, after resuming (DOMAIN.md), so 休学 is not here.
-GRADUATES_FROM = frozenset({StudentState.IN_SCHOOL, StudentState.ON_LEAVE})
-# A rollback "returns the record to in school" (issue 8), whatever it graduated from.
-ROLLED_BACK_TO = StudentState.IN_SCHOOL
 
 
 @dataclass(frozen=True)
@@ -78,9 +76,11 @@ def on_graduated(status: StudentState, outcome: Outcome, trail: CertificateTrail
     """What the issue of a certificate does to the record."""
     if trail.graduated_as is not None or trail.rolled_back:
         return Move(Step.NOTHING)
-    if status not in GRADUATES_FROM:
-        raise GraduationRefused(f"a student in status {status.value} cannot graduate")
-    return Move(Step.APPLY, to=OUTCOME_STATE[outcome])
+    try:
+        to = transition(status, OUTCOME_ACTION[outcome])
+    except TransitionNotAllowed:
+        raise GraduationRefused(f"a student in status {status.value} cannot graduate") from None
+    return Move(Step.APPLY, to=to)
 
 
 def on_rolled_back(status: StudentState, trail: CertificateTrail) -> Move:
@@ -93,7 +93,8 @@ def on_rolled_back(status: StudentState, trail: CertificateTrail) -> Move:
         return Move(Step.NOTE, note_zh="此前未登记该证书的毕业，学籍状态不变")
     if status is not trail.graduated_as:
         return Move(Step.NOTE, note_zh="学籍此后已有其他变动，未恢复在校")
-    return Move(Step.APPLY, to=ROLLED_BACK_TO)
+    # status is the outcome this certificate graduated the record as: the table has its row.
+    return Move(Step.APPLY, to=transition(status, StudentAction.ROLL_BACK_GRADUATION))
 
 
 def graduation_detail(to: StudentState, certificate_number: str, graduated_on: date, list_id: str) -> str:

@@ -14,6 +14,8 @@ of secondary vocational schools, and filing never asks after the entry year (its
 inside it), so the reading cannot disagree with a filing. A spring class registering after its
 year is therefore granted as the autumn intake of that year — the price of classes having no
 season column.
+
+A supplementary window also reopens the filing of its intake (``is_filing_reopened``).
 """
 
 from __future__ import annotations
@@ -76,6 +78,18 @@ def window_covers(window: SupplementaryWindow, intake: Intake, place: SchoolPlac
         (window.school, place.school),
     )
     return all(limit is None or limit == actual for limit, actual in limits)
+
+
+def is_filing_reopened(
+    intake: Intake, place: SchoolPlace, today: date, windows: Iterable[SupplementaryWindow]
+) -> bool:
+    """A supplementary window that covers the school's intake today also opens the intake's
+    filing (备案), until the window ends, whatever the regular filing deadline says.
+
+    The lead's decision on issue 8: a student the province lets register late must be fileable,
+    or the window leaves records that can never graduate (seed 004 art. 7: an unfiled student gets
+    no certificate). Rejected: a separate filing grant, which a province would forget to open."""
+    return any(window_covers(w, intake, place, today) for w in windows)
 
 
 def _zh_date(day: date) -> str:

@@ -1,8 +1,10 @@
 """A student record's status (DOMAIN.md "Student record", "Status changes") as one transition table.
 
-Transfers and every status change (学籍异动: 休学, 复学, 退学 …) are rows of one table, rather
-than ``if status == …`` checks elsewhere; ``domain/status_change.py`` adds the rules a row
-cannot say (not in the graduating year, back to full-time needs the province).
+Transfers, every status change (学籍异动: 休学, 复学, 退学 …) and graduation (毕业 / 结业 / 肄业
+and its rollback) are rows of one table, rather than ``if status == …`` checks elsewhere;
+``domain/status_change.py`` adds the rules a row cannot say (not in the graduating year, back to
+full-time needs the province), ``domain/graduation.py`` what a certificate's history decides
+(replays, a rollback that came first).
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ class StudentAction(StrEnum):
     DIE = "die"  # 死亡
     GO_ABROAD = "go_abroad"  # 出境
     RETURN_FROM_ABROAD = "return_from_abroad"  # 入境复学
+    # Graduation (DOMAIN.md "Graduation and certificates"): the province's certificate ends the
+    # record with one of three outcomes; a rollback voids it.
+    GRADUATE = "graduate"  # 毕业
+    COMPLETE = "complete"  # 结业
+    LEAVE_WITHOUT_COMPLETING = "leave_without_completing"  # 肄业
+    ROLL_BACK_GRADUATION = "roll_back_graduation"  # 撤销毕业
 
 
 class TransitionNotAllowed(Exception):
@@ -75,6 +83,16 @@ _RELEASABLE = (
 )
 # A move inside the province (seed 004 art. 12, 15) takes a student who studies; the status stays.
 _MOVABLE = (_S.IN_SCHOOL, _S.ON_LEAVE)
+# A student who studies graduates: in school, or on a short leave (请假) that runs into June —
+# the course is complete either way. The certificates service lists only students in school;
+# one who went on leave between the list and the issue must not strand the certificate.
+# Suspended students graduate later, after resuming (DOMAIN.md), so 休学 is not here.
+_GRADUATING = (_S.IN_SCHOOL, _S.ON_LEAVE)
+_GRADUATION_OUTCOMES = {
+    _A.GRADUATE: _S.GRADUATED,
+    _A.COMPLETE: _S.COMPLETED,
+    _A.LEAVE_WITHOUT_COMPLETING: _S.LEFT_WITHOUT_COMPLETING,
+}
 _TRANSITIONS: dict[tuple[StudentState, StudentAction], StudentState] = {
     **{(s, _A.TRANSFER_OUT): _S.TRANSFERRED_OUT for s in _RELEASABLE},
     **{(s, _A.MOVE_SCHOOL): s for s in _MOVABLE},
@@ -98,6 +116,9 @@ _TRANSITIONS: dict[tuple[StudentState, StudentAction], StudentState] = {
     (_S.IN_SCHOOL, _A.GO_ABROAD): _S.ABROAD,
     (_S.SUSPENDED, _A.GO_ABROAD): _S.ABROAD,
     (_S.ABROAD, _A.RETURN_FROM_ABROAD): _S.IN_SCHOOL,
+    **{(s, action): outcome for s in _GRADUATING for action, outcome in _GRADUATION_OUTCOMES.items()},
+    # A rollback "returns the record to in school" (issue 8), whatever it graduated from.
+    **{(outcome, _A.ROLL_BACK_GRADUATION): _S.IN_SCHOOL for outcome in _GRADUATION_OUTCOMES.values()},
 }
 
 # Statuses whose record is frozen: readable, but nothing changes it here any more.

@@ -37,6 +37,9 @@ SCHOOL = {"37": "3737010001", "41": "4141010001"}
 COUNTY = {"37": "370102", "41": "410102"}
 CITY = {"37": "3701", "41": "4101"}
 PARTNER = {"37": "41", "41": "37"}
+# What the province's other services send to enrollment's internal endpoints
+# (``Authorization: Service <token>``); both provinces are started with it.
+SERVICE_TOKEN = "enrollment-test-service-token"
 
 
 @dataclass
@@ -199,6 +202,7 @@ async def _province(
             trace_dir=keys_dir / "traces",
             delivery_limit=2,
             dedupe_hmac_key_file=_dedupe_key(keys_dir),
+            service_token=SERVICE_TOKEN,
         )
         app = create_app(SPEC, settings)
         async with app.router.lifespan_context(app):

@@ -8,10 +8,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pytest
 from uuid6 import uuid7
 
-from services.enrollment.tests.integration.conftest import SCHOOL, Province, envelope_of
+from services.enrollment.tests.integration.conftest import SCHOOL, SERVICE_TOKEN, Province, envelope_of
 from services.enrollment.tests.integration.test_transfer_handlers import _dead_letter
 from shared.auth import Role
 from shared.bus.consumer import DEAD_REASON_HEADER
@@ -21,7 +20,6 @@ from shared.events.certificates import GraduationOutcome, GraduationRolledBack, 
 from shared.events.common import Lineage
 
 STATUS_CHANGED = "enrollment.student.status_changed"
-SERVICE_TOKEN = "graduation-test-service-token"
 
 
 def _lineage(student: dict[str, Any]) -> Lineage:
@@ -190,25 +188,17 @@ async def test_graduated__a_certificate_naming_another_school_goes_to_an_operato
 # --- certificate facts -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def service_token(p37: Province, monkeypatch: pytest.MonkeyPatch) -> str:
-    # The shared harness starts enrollment without a service token (internal endpoints then
-    # refuse everyone); this test module sets one for its own tests.
-    monkeypatch.setattr(p37.ctx.settings, "service_token", SERVICE_TOKEN)
-    return SERVICE_TOKEN
-
-
 async def _facts(p: Province, ids: list[str], authorization: str | None) -> Any:
     headers = {"Authorization": authorization} if authorization else {}
     return await p.client.post("/internal/v1/certificate-facts", json={"student_ids": ids}, headers=headers)
 
 
-async def test_certificate_facts__only_with_the_service_token(p37: Province, service_token: str) -> None:
+async def test_certificate_facts__only_with_the_service_token(p37: Province) -> None:
     student = await p37.register()
     for authorization in (
         None,
         "Service wrong-token",
-        f"Bearer {service_token}",
+        f"Bearer {SERVICE_TOKEN}",
         p37.auth(Role.PROVINCE)["Authorization"],
     ):
         response = await _facts(p37, [student["id"]], authorization)
@@ -216,13 +206,11 @@ async def test_certificate_facts__only_with_the_service_token(p37: Province, ser
         assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_certificate_facts__in_full_for_known_students_and_unknown_listed(
-    p37: Province, service_token: str
-) -> None:
+async def test_certificate_facts__in_full_for_known_students_and_unknown_listed(p37: Province) -> None:
     id_number = p37.new_id_number()
     student = await p37.register("张𬌗", id_number=id_number)
     unknown = str(uuid7())
-    response = await _facts(p37, [unknown, student["id"], student["id"]], f"Service {service_token}")
+    response = await _facts(p37, [unknown, student["id"], student["id"]], f"Service {SERVICE_TOKEN}")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["unknown"] == [unknown]
@@ -246,7 +234,7 @@ async def test_certificate_facts__in_full_for_known_students_and_unknown_listed(
     assert facts["sex"] in ("M", "F") and facts["birth_date"]
 
 
-async def test_certificate_facts__a_bad_request_is_a_problem(p37: Province, service_token: str) -> None:
-    response = await _facts(p37, [], f"Service {service_token}")
+async def test_certificate_facts__a_bad_request_is_a_problem(p37: Province) -> None:
+    response = await _facts(p37, [], f"Service {SERVICE_TOKEN}")
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -68,6 +68,34 @@ def test_transition__back_in_while_in_school_is_refused() -> None:
         transition(StudentState.IN_SCHOOL, StudentAction.TRANSFER_BACK_IN)
 
 
+_GRADUATION_OUTCOMES = {
+    StudentAction.GRADUATE: StudentState.GRADUATED,
+    StudentAction.COMPLETE: StudentState.COMPLETED,
+    StudentAction.LEAVE_WITHOUT_COMPLETING: StudentState.LEFT_WITHOUT_COMPLETING,
+}
+
+
+@pytest.mark.parametrize("action", list(_GRADUATION_OUTCOMES))
+@pytest.mark.parametrize("state", list(StudentState))
+def test_transition__only_a_student_who_studies_graduates(state: StudentState, action: StudentAction) -> None:
+    """In school or on a short leave; never suspended (graduates after resuming) nor an ended
+    or released record."""
+    if state in {StudentState.IN_SCHOOL, StudentState.ON_LEAVE}:
+        assert transition(state, action) is _GRADUATION_OUTCOMES[action]
+    else:
+        with pytest.raises(TransitionNotAllowed):
+            transition(state, action)
+
+
+@pytest.mark.parametrize("state", list(StudentState))
+def test_transition__a_rollback_returns_a_graduate_to_school(state: StudentState) -> None:
+    if state in set(_GRADUATION_OUTCOMES.values()):
+        assert transition(state, StudentAction.ROLL_BACK_GRADUATION) is StudentState.IN_SCHOOL
+    else:
+        with pytest.raises(TransitionNotAllowed):
+            transition(state, StudentAction.ROLL_BACK_GRADUATION)
+
+
 _TRANSFER_ACTIONS = [StudentAction.TRANSFER_OUT, StudentAction.TRANSFER_BACK_IN]
 
 
