@@ -22,7 +22,7 @@ from services.enrollment.models import Campus, Major, Region, School, SchoolClas
 from services.enrollment.models.registration_windows import SupplementaryRegistrationWindow
 from services.enrollment.registration_windows import resolve_scope
 from shared.bus.unit_of_work import UnitOfWork
-from shared.events.enrollment import CampusRegistered, ClassRegistered, SchoolRegistered
+from shared.events.enrollment import CampusRegistered, ClassRegistered, QualificationFiled, SchoolRegistered
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ async def _insert_missing(uow: UnitOfWork, rows: OrgRows) -> dict[str, int]:
         School.code,
     )
     await _insert(uow, Major, [asdict(m) for m in rows.majors], Major.code)
-    await _insert(uow, SchoolMajor, [asdict(q) for q in rows.qualifications], SchoolMajor.school_code)
+    new_qualifications = await _insert_qualifications(uow, rows)
     new_campuses = await _insert(uow, Campus, [asdict(c) for c in rows.campuses], Campus.id)
     new_classes = await _insert(uow, SchoolClass, [asdict(c) for c in rows.classes], SchoolClass.id)
 
@@ -79,6 +79,12 @@ async def _insert_missing(uow: UnitOfWork, rows: OrgRows) -> dict[str, int]:
                 SchoolRegistered(lineage=school.lineage, name=school.name, school_type=school.type),
                 subject=school.lineage.school,
             )
+    # Certificates decides graduation on the qualifications it heard of: a seeded one is announced
+    # like one the province files through the API.
+    for school_code, major_code, year in sorted(new_qualifications):
+        uow.emit(
+            QualificationFiled(school_code=school_code, major_code=major_code, year=year), subject=school_code
+        )
     for campus in rows.campuses:
         if campus.id in new_campuses:
             uow.emit(
@@ -103,7 +109,25 @@ async def _insert_missing(uow: UnitOfWork, rows: OrgRows) -> dict[str, int]:
                 ),
                 subject=klass.id,
             )
-    return {"schools": len(new_schools), "campuses": len(new_campuses), "classes": len(new_classes)}
+    return {
+        "schools": len(new_schools),
+        "qualifications": len(new_qualifications),
+        "campuses": len(new_campuses),
+        "classes": len(new_classes),
+    }
+
+
+async def _insert_qualifications(uow: UnitOfWork, rows: OrgRows) -> set[tuple[str, str, int]]:
+    """Insert the qualifications not there yet; return (school, major, year) of those inserted."""
+    if not rows.qualifications:
+        return set()
+    inserted = await uow.session.execute(
+        insert(SchoolMajor)
+        .values([asdict(q) for q in rows.qualifications])
+        .on_conflict_do_nothing()
+        .returning(SchoolMajor.school_code, SchoolMajor.major_code, SchoolMajor.year)
+    )
+    return {(school, major, year) for school, major, year in inserted.all()}
 
 
 SEEDED_BY = "seed"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import func, select
 
-from services.enrollment.domain.org_tree import OrgSeed
+from services.enrollment.domain.org_tree import OrgSeed, flatten
 from services.enrollment.models import Campus, Region, School, SchoolClass, SchoolMajor
 from services.enrollment.models.registration_windows import SupplementaryRegistrationWindow
 from services.enrollment.seeding import seed_org_tree, seed_supplementary_windows, seeded_window_id
@@ -16,9 +17,11 @@ from shared.auth import Role
 
 ANNOUNCEMENTS = (
     "enrollment.school.registered",
+    "enrollment.qualification.filed",
     "enrollment.campus.registered",
     "enrollment.class.registered",
 )
+SEEDED = ("enrollment.school.registered", "enrollment.campus.registered", "enrollment.class.registered")
 
 
 async def _counts(p: Province) -> dict[str, int]:
@@ -37,7 +40,8 @@ async def test_seed__tree_and_announcements(p41: Province) -> None:
         sum(len(school["campuses"]) for school in schools),
         sum(len(school["classes"]) for school in schools),
     )
-    assert await _counts(p41) == dict(zip(ANNOUNCEMENTS, expected, strict=True))
+    counts = await _counts(p41)
+    assert {t: counts[t] for t in SEEDED} == dict(zip(SEEDED, expected, strict=True))
     async with p41.ctx.sessionmaker() as session:
         # The session's province is shared: other tests add regions and schools of their own.
         seeded_regions = Region.code.in_(["41", "4101", "410102"])
@@ -67,6 +71,11 @@ async def test_seed__tree_and_announcements(p41: Province) -> None:
         if envelope_of(row).data["lineage"]["school"] == SCHOOL["41"]
     ]
     assert data["lineage"] == {"province": "41", "city": "4101", "county": "410102", "school": SCHOOL["41"]}
+    # Certificates decides graduation on the qualifications it hears of: the seeded ones too.
+    seed_rows = flatten(OrgSeed.model_validate_json((REPO / "deploy" / "seed" / "41.json").read_bytes()))
+    announced = [envelope_of(row).data for row in await p41.outbox("enrollment.qualification.filed")]
+    for qualification in seed_rows.qualifications:
+        assert asdict(qualification) in announced
     campuses = [envelope_of(row).data for row in await p41.outbox("enrollment.campus.registered")]
     assert {campus["boundary"]["type"] for campus in campuses} == {"Polygon"}
 
