@@ -62,6 +62,7 @@ CREATE TABLE certificate (
     PRIMARY KEY (id),
     UNIQUE (number)
 );
+CREATE INDEX certificate_replaces_id ON certificate (replaces_id) WHERE replaces_id IS NOT NULL;
 CREATE INDEX ix_certificate_student_id
     ON certificate (student_id);
 CREATE INDEX ix_certificate_school_code

@@ -1,0 +1,1 @@
+"""Certificates benchmarks: printing (H5b) and public verification."""
