@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo down test test-fast lint trace status bench-faces bench-enrollment bench-checkin bench-floor bench-relay bench-transfer
+.PHONY: setup demo down test test-fast lint trace status bench-faces bench-enrollment bench-checkin bench-floor bench-relay bench-transfer bench-certificates
 
 setup:  ## install and start what is missing (servers, virtualenv)
 	@bash deploy/bootstrap.sh
@@ -48,3 +48,7 @@ bench-checkin:  ## peak check-ins: accepted/s, p50/p99, backlog, results vs a ba
 
 bench-transfer:  ## cross-province transfers: last approval → record live and read models p50/p99, transfers/s, vs a bare publish → shovel → consume floor (ARGS="--transfers 1000")
 	@$(PY) -u -m bench.transfer $(ARGS)
+
+bench-certificates:  ## certificates/s for 10,000 (per-student files and the printer's batches), PDF bytes per certificate, verification p50/p99 at 10 million rows beside a bare indexed SELECT
+	@$(PY) -u -m bench.certificates print $(ARGS)
+	@$(PY) -u -m bench.certificates verify $(ARGS)

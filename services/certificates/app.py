@@ -1,21 +1,20 @@
-"""The certificates service: graduation, certificate numbers, printing, public verification.
-
-So far it keeps the student read model that graduation will be decided from.
-"""
+"""The certificates service: graduation, certificate numbers, printing, electronic certificates,
+public verification (issue 8, ADR 0012)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from services.certificates.api import ROUTERS
 from services.certificates.handlers import subscriptions
-from services.certificates.models import StudentView
-from shared.readmodels import student_view_router
+from services.certificates.startup import start_certificates
 from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
     name="certificates",
     title="Certificates",
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[student_view_router(StudentView, tag="graduands")],
+    routers=ROUTERS,
     subscriptions=subscriptions,
+    on_start=start_certificates,
 )

@@ -35,6 +35,10 @@ async def start_certificates(ctx: ServiceContext) -> None:
     # One renderer per process (fonts loaded once, Typst's memo warm); it serialises its callers.
     renderer = await asyncio.to_thread(CertificateRenderer)
     ctx.extras[RENDERER] = renderer
+    # Imported here: the worker reaches the peers and the renderer through this module.
+    from services.certificates.batches.worker import start_print_worker
+
+    start_print_worker(ctx)
     signer = await asyncio.to_thread(pdf_signer, ctx.settings)
     ctx.extras[PDF_SIGNER] = signer
     if signer is None:
