@@ -49,6 +49,6 @@ bench-checkin:  ## peak check-ins: accepted/s, p50/p99, backlog, results vs a ba
 bench-transfer:  ## cross-province transfers: last approval → record live and read models p50/p99, transfers/s, vs a bare publish → shovel → consume floor (ARGS="--transfers 1000")
 	@$(PY) -u -m bench.transfer $(ARGS)
 
-bench-certificates:  ## certificates/s for 10,000 (per-student files and the printer's batches), PDF bytes per certificate, verification p50/p99 at 10 million rows beside a bare indexed SELECT
-	@$(PY) -u -m bench.certificates print $(ARGS)
-	@$(PY) -u -m bench.certificates verify $(ARGS)
+bench-certificates:  ## certificates/s for 10,000 (per-student files and the printer's batches), PDF bytes per certificate, verification p50/p99 at 10 million rows beside a bare indexed SELECT (PRINT_ARGS="--count 1000", VERIFY_ARGS="--rows 1000000")
+	@$(PY) -u -m bench.certificates print $(PRINT_ARGS)
+	@$(PY) -u -m bench.certificates verify $(VERIFY_ARGS)

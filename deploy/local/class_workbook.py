@@ -1,5 +1,7 @@
 """The class workbook the demo imports (学籍导入): seven students of a Henan class, one of them
-with a mistyped ID number (check digit) and one the population registry does not know.
+with a mistyped ID number (check digit) and one the population registry does not know; and the
+2023 class that graduates in step 9 (``graduating_workbook``): three students the registry knows,
+so that each can be filed and graduate.
 
 ``deploy/seed/population.json`` (the demo's stand-in for the population registry) lists the
 others; regenerate both with ``python -m deploy.local.class_workbook [out.xlsx]``.
@@ -30,6 +32,15 @@ _UNKNOWN = ("赵梓轩", date(2010, 2, 17), 615)  # not in the registry: tempora
 _MISTYPED = ("孙嘉怡", date(2010, 4, 21), 726)  # check digit wrong: the bad row
 
 
+# The 2023 intake (3 years, graduating in 2026), registered late under the province's
+# supplementary window (补注册): born 2007–2008, 15 or 16 on entry.
+_GRADUATING = [
+    ("周明轩", date(2007, 9, 3), 812),
+    ("吴佳宁", date(2008, 2, 11), 924),
+    ("郑博文", date(2007, 12, 19), 138),
+]
+
+
 def _id(birth: date, sequence: int) -> str:
     return make_resident_id(COUNTY, birth, sequence)
 
@@ -51,8 +62,16 @@ def demo_workbook() -> bytes:
     return filled_workbook("resident_id", demo_rows())
 
 
+def graduating_rows() -> list[dict[str, Any]]:
+    return [{"姓名": n, "身份证号": _id(b, s), "学制": 3, "学习形式": "全日制"} for n, b, s in _GRADUATING]
+
+
+def graduating_workbook() -> bytes:
+    return filled_workbook("resident_id", graduating_rows())
+
+
 def population() -> list[dict[str, str]]:
-    return [{"name": n, "id_number": _id(b, s)} for n, b, s in _KNOWN]
+    return [{"name": n, "id_number": _id(b, s)} for n, b, s in _KNOWN + _GRADUATING]
 
 
 def main() -> None:

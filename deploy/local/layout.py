@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy.local.certificate_ca import paths_for
+
 SERVICES = ("identity", "enrollment", "checkin", "transfer", "certificates")
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672"
@@ -66,6 +68,16 @@ class Deployment:
         """The HMAC key for ID digests every province of the deployment shares."""
         return (self.keys_root or self.home / "keys") / "dedupe.key"
 
+    @property
+    def certificate_ca_dir(self) -> Path:
+        """The demo certificate authority's root, with each province's certificate keys under
+        ``<province>/`` (deploy/local/certificate_ca.py): the provinces' key directories."""
+        return self.keys_root or self.home / "keys"
+
+    def certificate_output_dir(self, province: str) -> Path:
+        """Where the province's print batches write their PDFs and lists."""
+        return self.home / "certificates" / province
+
     def partners(self, province: str) -> list[str]:
         return [p for p in self.provinces if p != province]
 
@@ -106,6 +118,15 @@ class Deployment:
             env["XUEJI_DEDUPE_HMAC_KEY_FILE"] = str(self.dedupe_key_file.resolve())
         if service == "enrollment":
             env["XUEJI_POPULATION_REGISTRY_FILE"] = str(POPULATION_FILE)
+        if service == "certificates":
+            ca = paths_for(self.certificate_ca_dir, province)
+            env["XUEJI_ENROLLMENT_URL"] = self.base_url(province, "enrollment")
+            env["XUEJI_CERTIFICATE_SIGNING_CERT_FILE"] = str(ca.signing_cert.resolve())
+            env["XUEJI_CERTIFICATE_SIGNING_KEY_FILE"] = str(ca.signing_key.resolve())
+            env["XUEJI_CERTIFICATE_TRUST_ROOTS_FILE"] = str(ca.root_cert.resolve())
+            env["XUEJI_CERTIFICATE_PAYLOAD_KEY_FILE"] = str(ca.payload_key.resolve())
+            env["XUEJI_CERTIFICATE_NUMBER_KEY_FILE"] = str((keys / "certificate-number.key").resolve())
+            env["XUEJI_CERTIFICATE_OUTPUT_DIR"] = str(self.certificate_output_dir(province).resolve())
         if service == "checkin":  # face workers fetch selfies here (ADR 0006)
             env["XUEJI_CHECKIN_INTERNAL_URL"] = self.base_url(province, "checkin")
             # The demo and the end-to-end tests run at any hour; a province keeps 07:00–23:00.

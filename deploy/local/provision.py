@@ -15,6 +15,7 @@ import subprocess
 
 import aio_pika
 
+from deploy.local.certificate_ca import ensure_demo_ca
 from deploy.local.layout import AMQP_SERVER, SERVICES, Deployment, read_seed
 from deploy.local.partners import ensure_partner_registries
 from deploy.local.shovels import ShovelSpec, heal_shovel, remove_shovel
@@ -50,6 +51,8 @@ def ensure_keys(deployment: Deployment) -> None:
             if not (keys / name).exists():
                 generate_private_key_file(keys / name)
         (keys / "signing.kid").write_text(key_id_of(province, load_private_key(keys / "signing.pem")))
+        # The demo CA's signing certificate and QR payload key of the province's certificates.
+        ensure_demo_ca(deployment.certificate_ca_dir, province)
     ensure_partner_registries(deployment)
 
 

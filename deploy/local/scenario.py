@@ -13,7 +13,10 @@
    the province publishes (deploy/local/checkin_step.py);
 6. a student moves between two cities of 41 (省内转学), up to the province's approval;
 7. two cross-province applications are cancelled (撤销), one by each province's decision;
-8. every case's timeline is printed (steps 1–3 and 6–8: deploy/local/transfer_steps.py).
+8. every case's timeline is printed (steps 1–3 and 6–8: deploy/local/transfer_steps.py);
+9. a 2023 class of 41 graduates: filed under the province's supplementary window, listed,
+   approved by the school and the county, issued by the province, printed as a batch, and one
+   certificate verified on the public endpoint (deploy/local/graduation_step.py).
 
 Run by ``make demo`` (via ``python -m deploy.local.demo``) and by the end-to-end test.
 """
@@ -30,6 +33,7 @@ import httpx
 
 from deploy.local.checkin_step import CheckInStep
 from deploy.local.class_workbook import demo_workbook
+from deploy.local.graduation_step import GraduationStep
 from deploy.local.layout import Deployment, read_seed
 from deploy.local.transfer_steps import DESTINATION, ORIGIN, Student, TransferSteps, summary
 from shared.idnumber import mask_student_number
@@ -216,9 +220,12 @@ class Scenario:
         transfers.print_timeline("跨省转学，转入省办理中撤销", cancelled_here["cases"])
         transfers.print_timeline("跨省转学，转出省办理中撤销", cancelled_by_origin["cases"])
 
+        graduation = GraduationStep(self, destination).run()
+
         return {
             "class_import": imported,
             "check_in": checked_in,
+            "graduation": graduation,
             "student_id": student.id,
             "student_number_masked": mask_student_number(student.number),
             "transfer_id": transfer_id,

@@ -99,3 +99,21 @@ def test_check_in__the_imported_student_checks_in_from_the_campus_as_normal(
     check-in from inside the school's campus (drawn in WGS-84) → 正常, decided in the 202."""
     check_in = provinces.report["check_in"]["check_in"]
     assert (check_in["state"], check_in["result"], check_in["final"]) == ("decided", "normal", True)
+
+
+def test_graduation__the_2023_class_graduates_is_printed_and_verifies_valid(
+    provinces: RunningProvinces,
+) -> None:
+    """Step 9: a class registered and filed under the province's supplementary window (补注册),
+    listed, approved by the school and the county, issued by the province, printed in one batch
+    to 100 %, and one certificate verified by number and name → valid."""
+    graduation = provinces.report["graduation"]
+    assert graduation["registered"] == 3 and graduation["filed"] == 3
+    assert graduation["reviews"] == ["school", "county"]
+    assert graduation["list_state"] == "issued"
+    certificates = graduation["certificates"]
+    assert len(certificates) == 3 and {c["status"] for c in certificates} == {"valid"}
+    assert len({c["number"] for c in certificates}) == 3
+    assert graduation["print_batch"]["state"] == "done" and graduation["print_batch"]["percent"] == 100
+    assert graduation["printer_file_bytes"] > 1000
+    assert graduation["verification"] == {"number": certificates[0]["number"], "state": "valid"}
