@@ -8,7 +8,7 @@ certificate. The full ID number travels only here, inside the province, never in
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,8 +17,11 @@ from shared.events.common import IdType, StudyForm
 MAX_STUDENTS_PER_REQUEST = 1000
 
 
+StudentId = Annotated[str, Field(min_length=1, max_length=40)]
+
+
 class CertificateFactsRequest(BaseModel):
-    student_ids: list[str] = Field(min_length=1, max_length=MAX_STUDENTS_PER_REQUEST)
+    student_ids: list[StudentId] = Field(min_length=1, max_length=MAX_STUDENTS_PER_REQUEST)
 
 
 class CertificateFacts(BaseModel):
