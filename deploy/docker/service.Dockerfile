@@ -26,7 +26,17 @@ RUN groupadd --system --gid 10001 xueji \
 
 WORKDIR /app
 
-# Dependencies first: this layer is shared by all five images and survives code changes.
+# certificates only: the CJK fonts its renderer reads (/usr/share/fonts/opentype/noto,
+# services/certificates/printing/render.py) and qpdf, which joins a print batch's parts into the
+# printer's file (services/certificates/batches/files.py). Before the pip layer, so a change of
+# requirements does not fetch these again; the other four images get an empty layer.
+RUN if [ "${SERVICE}" = certificates ]; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends fonts-noto-cjk qpdf \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi
+
+# Dependencies next: this layer survives code changes.
 # Every pinned package has a manylinux wheel for 3.11, so no compiler is needed.
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
@@ -43,8 +53,9 @@ COPY deploy/seed/ deploy/seed/
 RUN python -m compileall -q shared services deploy
 
 # Owned by the service user so that a named volume mounted here starts out writable by it
-# (Docker copies a fresh volume's owner from the image directory it is mounted over).
-RUN mkdir -p /traces /keys && chown xueji:xueji /traces /keys
+# (Docker copies a fresh volume's owner from the image directory it is mounted over);
+# /certificates takes certificates' print files (XUEJI_CERTIFICATE_OUTPUT_DIR).
+RUN mkdir -p /traces /keys /certificates && chown xueji:xueji /traces /keys /certificates
 
 USER 10001:10001
 EXPOSE 8000

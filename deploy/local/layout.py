@@ -74,6 +74,11 @@ class Deployment:
         ``<province>/`` (deploy/local/certificate_ca.py): the provinces' key directories."""
         return self.keys_root or self.home / "keys"
 
+    def certificate_number_key_file(self, province: str) -> Path:
+        """The secret permuting the province's certificate serials; provisioning makes it, as
+        containers mount the keys read-only (services/certificates/numbers.py)."""
+        return self.keys_dir(province) / "certificate-number.key"
+
     def certificate_output_dir(self, province: str) -> Path:
         """Where the province's print batches write their PDFs and lists."""
         return self.home / "certificates" / province
@@ -125,7 +130,8 @@ class Deployment:
             env["XUEJI_CERTIFICATE_SIGNING_KEY_FILE"] = str(ca.signing_key.resolve())
             env["XUEJI_CERTIFICATE_TRUST_ROOTS_FILE"] = str(ca.root_cert.resolve())
             env["XUEJI_CERTIFICATE_PAYLOAD_KEY_FILE"] = str(ca.payload_key.resolve())
-            env["XUEJI_CERTIFICATE_NUMBER_KEY_FILE"] = str((keys / "certificate-number.key").resolve())
+            number_key = self.certificate_number_key_file(province)
+            env["XUEJI_CERTIFICATE_NUMBER_KEY_FILE"] = str(number_key.resolve())
             env["XUEJI_CERTIFICATE_OUTPUT_DIR"] = str(self.certificate_output_dir(province).resolve())
         if service == "checkin":  # face workers fetch selfies here (ADR 0006)
             env["XUEJI_CHECKIN_INTERNAL_URL"] = self.base_url(province, "checkin")

@@ -19,6 +19,7 @@ from deploy.local.certificate_ca import ensure_demo_ca
 from deploy.local.layout import AMQP_SERVER, SERVICES, Deployment, read_seed
 from deploy.local.partners import ensure_partner_registries
 from deploy.local.shovels import ShovelSpec, heal_shovel, remove_shovel
+from services.certificates.numbers import create_number_key_file
 from shared.bus.consumer import declare_service_queues
 from shared.bus.topology import declare_exchanges, declare_partner_queue
 from shared.partner_registry import read_registry
@@ -51,8 +52,11 @@ def ensure_keys(deployment: Deployment) -> None:
             if not (keys / name).exists():
                 generate_private_key_file(keys / name)
         (keys / "signing.kid").write_text(key_id_of(province, load_private_key(keys / "signing.pem")))
-        # The demo CA's signing certificate and QR payload key of the province's certificates.
+        # The demo CA's signing certificate and QR payload key of the province's certificates,
+        # and the key of its certificate numbers (an existing one is kept: a new key could repeat
+        # serials already issued).
         ensure_demo_ca(deployment.certificate_ca_dir, province)
+        create_number_key_file(deployment.certificate_number_key_file(province))
     ensure_partner_registries(deployment)
 
 

@@ -110,16 +110,19 @@ def number_key(settings: Settings) -> bytes:
     if path is None:
         raise RuntimeError("certificates needs XUEJI_CERTIFICATE_NUMBER_KEY_FILE (created if missing)")
     if not path.exists():
-        _create_key_file(path)
+        create_number_key_file(path)
     key = path.read_bytes().strip()
     if len(key) < MIN_KEY_BYTES:
         raise ValueError(f"{path}: the certificate number key must be at least {MIN_KEY_BYTES} bytes")
     return key
 
 
-def _create_key_file(path: Path) -> None:
-    """Written aside then linked into place: two processes starting together keep one key, and
-    neither reads a half-written file (os.link refuses to replace an existing name)."""
+def create_number_key_file(path: Path) -> None:
+    """A new random number key at ``path`` (0600), unless one is there already: that one is kept.
+
+    Also called by provisioning (deploy/local/provision.py), for containers that mount the key
+    read-only. Written aside then linked into place: two processes starting together keep one
+    key, and neither reads a half-written file (os.link refuses to replace an existing name)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
