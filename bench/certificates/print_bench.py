@@ -47,8 +47,9 @@ from services.certificates.batches.render_pool import (
     render_chunk,
     render_pool,
 )
-from services.certificates.printing.face import CertificateFace, Outcome, PrintLayout, RenderItem
+from services.certificates.printing.face import CertificateFace, PrintLayout, RenderItem
 from services.certificates.printing.render import NOTO_CJK_DIR
+from shared.events.certificates import GraduationOutcome
 
 FACES = Path("/work/shared/data/faces")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗欧阳司马诸葛"
@@ -86,7 +87,7 @@ MAJORS = [
 ]
 SCHOOLS = ["郑州市信息技术中等职业学校", "洛阳市第一职业高级中学", "开封市文化艺术职业中等专业学校"]
 # Mostly 毕业, a few 结业 and 肄业 (each has its own wording on the face).
-OUTCOMES: tuple[Outcome, ...] = ("graduated",) * 18 + ("completed", "left")
+OUTCOMES: tuple[GraduationOutcome, ...] = ("graduated",) * 18 + ("completed", "left_without_completing")
 PHOTO_SIZE = (330, 480)
 PHOTO_TARGET_BYTES = 30_000
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageDraw
 
+from services.certificates.domain.certificate_face import qr_claims
 from services.certificates.domain.certificate_number import Series, compose
-from services.certificates.domain.qr_claims import QrClaims
 from services.certificates.printing.face import CertificateFace, PrintLayout, RenderItem
 from services.certificates.printing.render import CertificateRenderer
 from services.certificates.signing.qr_payload import seal
@@ -54,17 +54,8 @@ SAMPLE_FACE = CertificateFace(
 def sample_qr_text() -> str:
     """A real sealed payload (COSE_Sign1, Ed25519 signatures are deterministic, so the sample
     does not change between runs) under the sample key."""
-    claims = QrClaims(
-        number=SAMPLE_FACE.number,
-        name=SAMPLE_FACE.name,
-        school_name=SAMPLE_FACE.school_name,
-        issued_on=SAMPLE_FACE.issued_on,
-        outcome="graduated",
-        kind="graduation",
-        province="41",
-    )
     kid = key_id_of("41", SAMPLE_PAYLOAD_KEY)
-    return seal(claims, SAMPLE_PAYLOAD_KEY, kid, base_url=SAMPLE_VERIFY_URL)
+    return seal(qr_claims(SAMPLE_FACE, "41"), SAMPLE_PAYLOAD_KEY, kid, base_url=SAMPLE_VERIFY_URL)
 
 
 def stand_in_photo() -> bytes:

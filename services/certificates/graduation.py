@@ -54,6 +54,7 @@ from services.certificates.models import (
     QualificationView,
     StudentView,
 )
+from services.certificates.printing.coverage import unprintable_characters
 from shared.auth import Principal
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.certificates import GraduationOutcome, GraduationRolledBack
@@ -147,6 +148,7 @@ async def pre_graduates(
             filed_intake_year=filed_year,
             qualification_filed=qualification_year is not None,
             open_problem_record=bool(problem),
+            name_printable=not unprintable_characters(student.name),
         )
         readiness = graduation_readiness(facts, graduating_year)
         if readiness.listed or student_ids is not None:

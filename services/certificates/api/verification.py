@@ -27,15 +27,19 @@ A graduate (student role):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.certificates.domain.verification_answer import VerificationAnswer
+from services.certificates.domain.verification_answer import (
+    CertificateShown,
+    VerificationAnswer,
+    VerificationState,
+)
 from services.certificates.domain.verification_code import MAX_VALID_DAYS, MIN_VALID_DAYS
 from services.certificates.keys import trusted_payload_keys
 from services.certificates.verification import (
@@ -116,30 +120,18 @@ class QrVerification(BaseModel):
     payload: str = Field(min_length=1, max_length=1500, description="the scanned text: URL or base32")
 
 
-class CertificateShownView(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    number: str
-    kind: str
-    kind_zh: str
-    name: str
-    id_number_masked: str
-    school_name: str
-    outcome: str
-    outcome_zh: str
-    graduating_year: int
-    issued_on: date
-    replaced_by: str | None = Field(description="a lost certificate: the 学历证明书 that replaced it")
-    replaces: str | None = Field(description="a 学历证明书: the lost certificate it replaces")
-
-
 class VerificationAnswerView(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    state: Literal["valid", "voided", "lost", "unknown", "mistyped", "expired", "refused"]
+    state: VerificationState
     message_zh: str
     message: str
-    certificate: CertificateShownView | None
+    # The domain's CertificateShown is the masked public shape already; a second list of its
+    # fields here would have to follow every change to it.
+    certificate: CertificateShown | None = Field(
+        description="masked; replaced_by: a lost certificate's 学历证明书, replaces: the certificate a "
+        "学历证明书 replaces"
+    )
     reason: str | None = Field(description="mistyped: which check failed; refused: why the QR was refused")
     changed_since_printed: bool | None = Field(description="a QR payload: no longer as printed")
 

@@ -259,7 +259,10 @@ class PrintWorker(PeriodicTask):
         for item in claim.items:
             certificate = certificates.get(item.certificate_id)
             if certificate is not None:
-                face = face_from_json(certificate.face)
+                try:
+                    face = face_from_json(certificate.face)
+                except ValueError as error:  # issued before its characters were checked
+                    raise ChunkUnprintable(f"certificate {certificate.number}: {error}") from error
                 render = RenderItem(face, certificate.qr_url, photos.get(item.certificate_id))
                 files.append(StudentFile(per_student_stem(certificate.number, item.seq), render))
             elif item.certificate_id in drafts:
@@ -291,6 +294,7 @@ class PrintWorker(PeriodicTask):
         ).all()
         facts = await peers_of(self.ctx).certificate_facts([entry.student_id for entry, _ in rows])
         faces: dict[str, tuple[str, CertificateFace]] = {}
+        refused: list[str] = []
         for entry, graduation_list in rows:
             student_facts = facts.get(entry.student_id)
             if student_facts is None:
@@ -298,17 +302,24 @@ class PrintWorker(PeriodicTask):
             issued_on: date = first_issue_day(
                 graduation_list.graduating_year, self.ctx.settings.certificate_issue_from
             )
-            faces[entry.id] = (
-                entry.student_id,
-                graduation_face(
+            try:
+                face = graduation_face(
                     student_facts,
                     outcome=entry.outcome,
                     number=DRAFT_NUMBER,
                     issued_on=issued_on,
                     graduating_year=graduation_list.graduating_year,
                     province=graduation_list.province,
-                ),
-            )
+                )
+            except ValueError as error:
+                # Facts no certificate can print (a name character the fonts lack, changed at
+                # enrollment since the list was submitted): left to Typst, the chunk failed
+                # with no student named. Every such student of the chunk is named at once.
+                refused.append(f"student {entry.student_id}: {error}")
+                continue
+            faces[entry.id] = (entry.student_id, face)
+        if refused:
+            raise ChunkUnprintable("; ".join(refused))
         return faces
 
     async def _photos(

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 from datetime import date
-from typing import Any
+from typing import Any, cast, get_args
 
 from services.certificates.domain.qr_claims import QrClaims
-from services.certificates.printing.face import CertificateFace, CertificateKind, Outcome
+from services.certificates.printing.face import CertificateFace, CertificateKind
 from shared.certificate_facts import CertificateFacts
 from shared.events.certificates import GraduationOutcome
 
@@ -28,18 +28,7 @@ ISSUERS: dict[str, str] = {
     "44": "广东省教育厅",
 }
 
-# The graduation list speaks enrollment's status names; the face speaks printing's.
-_FACE_OUTCOME: dict[str, Outcome] = {
-    "graduated": "graduated",
-    "completed": "completed",
-    "left_without_completing": "left",
-}
-
-_LIST_OUTCOME: dict[Outcome, GraduationOutcome] = {
-    "graduated": "graduated",
-    "completed": "completed",
-    "left": "left_without_completing",
-}
+_OUTCOMES: frozenset[str] = frozenset(get_args(GraduationOutcome))
 
 # A record without a usable ID number (id type "none") still gets its certificate; the field
 # prints a dash rather than nothing, so the blank on security paper is not filled in by hand.
@@ -57,11 +46,12 @@ def issuer_of(province: str) -> str:
         raise UnknownProvince(f"no issuing authority is known for province {province!r}") from None
 
 
-def face_outcome(outcome: GraduationOutcome | str) -> Outcome:
-    try:
-        return _FACE_OUTCOME[outcome]
-    except KeyError:
-        raise ValueError(f"unknown graduation outcome {outcome!r}") from None
+def graduation_outcome(outcome: str) -> GraduationOutcome:
+    """The outcome as the graduation list or a stored face holds it (text in the database),
+    refused when it is not one of the three: a certificate never prints a word it has no rule for."""
+    if outcome not in _OUTCOMES:
+        raise ValueError(f"unknown graduation outcome {outcome!r}")
+    return cast(GraduationOutcome, outcome)
 
 
 def study_end(graduating_year: int, graduated_on: date) -> date:
@@ -74,7 +64,7 @@ def study_end(graduating_year: int, graduated_on: date) -> date:
 def graduation_face(
     facts: CertificateFacts,
     *,
-    outcome: GraduationOutcome | str,
+    outcome: str,
     number: str,
     issued_on: date,
     graduating_year: int,
@@ -94,7 +84,7 @@ def graduation_face(
         skill_direction=facts.skill_direction,
         study_length=facts.study_length,
         study_form=facts.study_form,
-        outcome=face_outcome(outcome),
+        outcome=graduation_outcome(outcome),
         school_name=facts.school_name,
         issued_on=issued_on,
         issuer=issuer_of(province),
@@ -133,7 +123,7 @@ def face_from_json(values: dict[str, Any]) -> CertificateFace:
         skill_direction=values.get("skill_direction"),
         study_length=float(values["study_length"]),
         study_form=values["study_form"],
-        outcome=values["outcome"],
+        outcome=graduation_outcome(values["outcome"]),
         school_name=values["school_name"],
         issued_on=date.fromisoformat(values["issued_on"]),
         issuer=values["issuer"],
@@ -148,7 +138,7 @@ def qr_claims(face: CertificateFace, province: str) -> QrClaims:
         name=face.name,
         school_name=face.school_name,
         issued_on=face.issued_on,
-        outcome=_LIST_OUTCOME[face.outcome],
+        outcome=face.outcome,
         kind=face.kind,
         province=province,
     )

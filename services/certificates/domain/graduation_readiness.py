@@ -57,6 +57,7 @@ class Block(StrEnum):
     SUSPENDED = "suspended"
     STUDY_NOT_COMPLETED = "study_not_completed"
     NOT_IN_SCHOOL = "not_in_school"
+    NAME_UNPRINTABLE = "name_unprintable"
 
     @property
     def reason(self) -> str:
@@ -77,6 +78,10 @@ _REASONS: dict[Block, tuple[str, str]] = {
     Block.SUSPENDED: ("the student is suspended", "学生处于休学状态"),
     Block.STUDY_NOT_COMPLETED: ("the study length is not completed", "未修满学制"),
     Block.NOT_IN_SCHOOL: ("the student is not in school", "学籍状态不是在校"),
+    Block.NAME_UNPRINTABLE: (
+        "the name has a character the certificate fonts cannot print: correct it at enrollment",
+        "姓名含证书字体无法印制的字符，请先在学籍中更正",
+    ),
 }
 
 # What each outcome tolerates. 毕业 needs a clear record. 结业 (studied the full length but did not
@@ -104,6 +109,9 @@ class StudentFacts:
     qualification_filed: bool  # a QualificationView for school + major + intake year
     open_problem_record: bool
     season: Season = "autumn"
+    # Whether the certificate fonts print every character of the name (printing/coverage.py):
+    # told now, the school has months to correct a name that would otherwise stop the issuing.
+    name_printable: bool = True
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,8 @@ def graduation_blocks(facts: StudentFacts, graduating_year: int, current_end: in
         blocks.append(Block.NOT_IN_SCHOOL)
     if current_end > graduating_year:
         blocks.append(Block.STUDY_NOT_COMPLETED)
+    if not facts.name_printable:
+        blocks.append(Block.NAME_UNPRINTABLE)
     return tuple(blocks)
 
 

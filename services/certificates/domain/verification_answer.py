@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
+from shared.events.common import STUDENT_STATUS_LABELS
 from shared.idnumber import mask_id_number
 
 VerificationState = Literal["valid", "voided", "lost", "unknown", "mistyped", "expired", "refused"]
@@ -52,14 +53,6 @@ _STATE_WORDS: dict[VerificationState, tuple[str, str]] = {
 }
 
 _KIND_WORDS = {"graduation": "毕业证书", "education_certificate": "学历证明书"}
-
-# The graduation list's outcome names (left_without_completing) and the face's (left) both occur.
-_OUTCOME_WORDS = {
-    "graduated": "毕业",
-    "completed": "结业",
-    "left": "肄业",
-    "left_without_completing": "肄业",
-}
 
 
 @dataclass(frozen=True)
@@ -142,7 +135,8 @@ def shown(record: CertificateOnRecord) -> CertificateShown:
         id_number_masked=mask_id_number(record.id_number),
         school_name=record.school_name,
         outcome=record.outcome,
-        outcome_zh=_OUTCOME_WORDS.get(record.outcome, record.outcome),
+        # The outcome is enrollment's status name (graduated, completed, left_without_completing).
+        outcome_zh=STUDENT_STATUS_LABELS.get(record.outcome, record.outcome),
         graduating_year=record.graduating_year,
         issued_on=record.issued_on,
         replaced_by=record.replaced_by,

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from services.certificates.printing.coverage import describe_character, unprintable_characters
+from shared.events.certificates import GraduationOutcome
+from shared.events.common import STUDENT_STATUS_LABELS
 from shared.idnumber import mask_id_number
 
 CertificateKind = Literal["graduation", "education_certificate"]
-Outcome = Literal["graduated", "completed", "left"]
 StudyForm = Literal["full_time", "part_time"]
 Sex = Literal["M", "F"]
 PhotoMode = Literal["id_photo", "empty_frame"]
@@ -41,7 +43,7 @@ class CertificateFace:
     skill_direction: str | None
     study_length: float
     study_form: StudyForm
-    outcome: Outcome
+    outcome: GraduationOutcome
     school_name: str
     issued_on: date
     issuer: str
@@ -50,6 +52,23 @@ class CertificateFace:
         if self.study_end < self.study_start:
             raise ValueError("study_end is before study_start")
         study_length_in_words(self.study_length)  # refuses a length that has no wording
+        refuse_unprintable_text(self)
+
+
+# The fields printed as given; every other printed string is this module's fixed wording, which
+# the font coverage test checks once.
+PRINTED_AS_GIVEN = ("name", "id_number", "major_name", "skill_direction", "school_name", "issuer", "number")
+
+
+def refuse_unprintable_text(face: CertificateFace) -> None:
+    """A face the certificate fonts cannot print is refused here, before a number is spent or a
+    print chunk fails on it (coverage.py); the message names the field and the characters."""
+    for field in PRINTED_AS_GIVEN:
+        text = getattr(face, field)
+        missing = unprintable_characters(text) if text else []
+        if missing:
+            characters = ", ".join(describe_character(c) for c in missing)
+            raise ValueError(f"{field} has characters the certificate fonts cannot print: {characters}")
 
 
 @dataclass(frozen=True)
@@ -83,7 +102,7 @@ class GraduateListRow:
     id_number: str
     major_name: str
     skill_direction: str | None
-    outcome: Outcome
+    outcome: GraduationOutcome
     certificate_number: str
 
 
@@ -122,8 +141,9 @@ def study_form_in_chinese(form: StudyForm) -> str:
     return {"full_time": "全日制", "part_time": "非全日制"}[form]
 
 
-def outcome_in_chinese(outcome: Outcome) -> str:
-    return {"graduated": "毕业", "completed": "结业", "left": "肄业"}[outcome]
+def outcome_in_chinese(outcome: GraduationOutcome) -> str:
+    # The outcomes are enrollment's status names, so the registrars' words for them are the printed ones.
+    return STUDENT_STATUS_LABELS[outcome]
 
 
 def major_with_direction(major_name: str, skill_direction: str | None) -> str:
@@ -131,7 +151,7 @@ def major_with_direction(major_name: str, skill_direction: str | None) -> str:
     return f"{major_name}（{skill_direction}）" if skill_direction else major_name
 
 
-def certificate_title(kind: CertificateKind, outcome: Outcome) -> str:
+def certificate_title(kind: CertificateKind, outcome: GraduationOutcome) -> str:
     """The heading: a lost certificate is replaced by a 学历证明书 (art. 19), which states the
     same outcome; otherwise the paper is named after the outcome (毕业/结业/肄业证书)."""
     if kind == "education_certificate":
@@ -139,13 +159,13 @@ def certificate_title(kind: CertificateKind, outcome: Outcome) -> str:
     return f"{outcome_in_chinese(outcome)}证书"
 
 
-def certificate_statement(kind: CertificateKind, outcome: Outcome) -> str:
+def certificate_statement(kind: CertificateKind, outcome: GraduationOutcome) -> str:
     """The sentence under the fields, worded per outcome; a 学历证明书 adds that it has the same
     effect as the lost certificate (art. 19)."""
     body = {
         "graduated": "修完中等职业学校教学计划规定的全部课程，成绩合格，准予毕业。",
         "completed": "学完中等职业学校教学计划规定的全部课程，部分课程成绩不合格，准予结业。",
-        "left": "未修完中等职业学校教学计划规定的全部课程，准予肄业。",
+        "left_without_completing": "未修完中等职业学校教学计划规定的全部课程，准予肄业。",
     }[outcome]
     if kind == "education_certificate":
         return f"兹证明该生在本校{body}原证书遗失，特发此证明书，与原证书具有同等效力。"

@@ -28,6 +28,7 @@ from services.certificates.models import (
 )
 from services.certificates.signing.pades import load_trust_roots, verify_signed_pdf_async
 from services.certificates.signing.qr_payload import open_sealed
+from services.certificates.tests.integration.approved_lists import approved_list
 from services.certificates.tests.integration.conftest import (
     PROVINCE,
     Area,
@@ -72,43 +73,6 @@ async def signed(
 
 def pin_today(running: RunningCertificates, day: date) -> None:
     running.ctx.extras["today"] = lambda: day
-
-
-async def approved_list(
-    running: RunningCertificates,
-    area: Area,
-    students: Sequence[StudentSummary],
-    *,
-    outcomes: Sequence[str] | None = None,
-    state: str = "approved",
-    year: int = 2027,
-) -> str:
-    async with running.ctx.sessionmaker() as session:
-        graduation_list = GraduationList(
-            province=PROVINCE,
-            city=area.city,
-            county=area.county,
-            school_code=area.school,
-            school_name="郑州市信息技术中等职业学校",
-            graduating_year=year,
-            state=state,
-            levels=["county", "city"],
-            level_index=2,
-            submitted_by="registrar",
-        )
-        session.add(graduation_list)
-        await session.flush()
-        for n, student in enumerate(students):
-            session.add(
-                GraduationEntry(
-                    list_id=graduation_list.id,
-                    student_id=student.student_id,
-                    outcome=outcomes[n] if outcomes else "graduated",
-                    state="listed",
-                )
-            )
-        await session.commit()
-        return graduation_list.id
 
 
 async def graduands(running: RunningCertificates, area: Area, count: int) -> list[StudentSummary]:
@@ -521,4 +485,24 @@ async def test_issue_list__facts_no_certificate_can_print_refuse_the_list(
     assert response.json()["type"] == "urn:xueji:problem:facts-unprintable"
     assert [e["field"] for e in response.json()["errors"]] == ["student_id"]
     assert students[0].student_id in response.json()["errors"][0]["reason"]
+    assert await certificates_of(signed, [s.student_id for s in students]) == []
+
+
+async def test_issue_list__a_name_the_fonts_cannot_print_names_the_student_and_character(
+    signed: RunningCertificates, area: Area
+) -> None:
+    students = await graduands(signed, area, 2)
+    # U+2A6A5 𪚥 is in no Noto CJK SC face: Typst would refuse the page (printing/coverage.py).
+    signed.facts_for(students[1], name="张𪚥")
+    list_id = await approved_list(signed, area, students)
+    pin_today(signed, ISSUE_DAY)
+
+    response = await issue(signed, list_id)
+
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["type"] == "urn:xueji:problem:facts-unprintable"
+    [error] = body["errors"]
+    assert error["reason"].startswith(f"{students[1].student_id}: name ")
+    assert "U+2A6A5 𪚥" in error["reason"]
     assert await certificates_of(signed, [s.student_id for s in students]) == []

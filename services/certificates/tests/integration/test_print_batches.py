@@ -30,11 +30,10 @@ from services.certificates.domain.certificate_face import face_to_json, graduati
 from services.certificates.models import (
     AuditEntry,
     Certificate,
-    GraduationEntry,
-    GraduationList,
     PrintBatch,
     PrintBatchItem,
 )
+from services.certificates.tests.integration.approved_lists import approved_list
 from services.certificates.tests.integration.conftest import (
     PROVINCE,
     Area,
@@ -521,26 +520,7 @@ async def test_print_batch__a_draft_of_a_list_not_yet_issued_prints_the_watermar
     certificates: RunningCertificates, area: Area, tmp_path: Path
 ) -> None:
     student = await certificates.seed_graduand(lineage=area.lineage(), name="孙𬀩")
-    async with certificates.ctx.sessionmaker() as session:
-        graduation_list = GraduationList(
-            province=PROVINCE,
-            city=area.city,
-            county=area.county,
-            school_code=area.school,
-            school_name="郑州市信息技术中等职业学校",
-            graduating_year=YEAR,
-            state="approved",
-            levels=["county", "province"],
-            submitted_by="test",
-        )
-        session.add(graduation_list)
-        await session.flush()
-        session.add(
-            GraduationEntry(
-                list_id=graduation_list.id, student_id=student.student_id, outcome="graduated", state="listed"
-            )
-        )
-        await session.commit()
+    await approved_list(certificates, area, [student], year=YEAR)
     registrar = certificates.auth(Role.SCHOOL_REGISTRAR, area.school)
 
     asked = await ask(certificates, registrar, scope=area.school, purpose="draft")

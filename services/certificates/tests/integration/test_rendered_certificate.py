@@ -18,31 +18,13 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from services.certificates.printing.face import CertificateFace, GraduateListRow, PrintLayout, RenderItem
+from services.certificates.printing.face import GraduateListRow, PrintLayout, RenderItem
 from services.certificates.printing.qr import qr_png
 from services.certificates.printing.render import CertificateRenderer, graduate_list_xlsx, photo_extension
+from services.certificates.tests.faces import FACE
 
 FACES = Path("/work/shared/data/faces")
 MM = 72 / 25.4  # PDF points per millimetre
-
-FACE = CertificateFace(
-    kind="graduation",
-    number="2027-410102-4141010001-0000123-45",
-    name="王𬌗",
-    sex="M",
-    birth_date=date(2009, 5, 1),
-    id_number="41010220090501123X",
-    study_start=date(2024, 9, 1),
-    study_end=date(2027, 6, 30),
-    major_name="计算机应用",
-    skill_direction="网络技术",
-    study_length=3,
-    study_form="full_time",
-    outcome="graduated",
-    school_name="郑州市信息技术中等职业学校",
-    issued_on=date(2027, 6, 11),
-    issuer="河南省教育厅",
-)
 
 
 def qr_text_for(seed: str) -> str:

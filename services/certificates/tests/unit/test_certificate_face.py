@@ -73,7 +73,7 @@ def test_graduation_face__prints_every_fact_of_art_17() -> None:
 
 def test_graduation_face__left_without_completing_prints_as_ken_ye() -> None:
     face = issue(outcome="left_without_completing")
-    assert face.outcome == "left"
+    assert face.outcome == "left_without_completing"  # the list's name, kept as it is
     assert certificate_fields(face)["title"] == "肄业证书"
 
 
@@ -154,6 +154,12 @@ def test_face_to_json__round_trips(
     assert face_from_json(stored) == face
 
 
+def test_face_from_json__unknown_outcome_refused() -> None:
+    stored = face_to_json(issue(outcome="left_without_completing"))
+    with pytest.raises(ValueError, match="outcome"):
+        face_from_json({**stored, "outcome": "left"})
+
+
 @pytest.mark.parametrize(
     ("outcome", "kind"),
     [("graduated", "graduation"), ("left_without_completing", "graduation"), ("completed", "education")],
@@ -163,7 +169,7 @@ def test_qr_claims__seal_what_the_face_prints(outcome: str, kind: str) -> None:
     if kind == "education":
         face = education_certificate_face(face, number="E-2", issued_on=date(2029, 1, 5))
     claims = qr_claims(face, "41")
-    assert claims.outcome == outcome  # the list's name, not the face's "left"
+    assert claims.outcome == outcome
     assert claims.kind == face.kind
     assert (claims.number, claims.name, claims.school_name) == (face.number, face.name, face.school_name)
     assert (claims.issued_on, claims.province) == (face.issued_on, "41")

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from services.certificates.printing.face import (
     GRADUATE_LIST_HEADER,
     MAX_OFFSET_MM,
-    CertificateFace,
     GraduateListRow,
     PrintLayout,
     certificate_fields,
@@ -27,25 +26,7 @@ from services.certificates.printing.face import (
     study_length_in_words,
     study_period,
 )
-
-FACE = CertificateFace(
-    kind="graduation",
-    number="2027-410102-0001-00042-17",
-    name="王𬌗",
-    sex="M",
-    birth_date=date(2009, 3, 4),
-    id_number="41010220090304131X",
-    study_start=date(2024, 9, 1),
-    study_end=date(2027, 6, 30),
-    major_name="数控技术应用",
-    skill_direction="数控车削加工",
-    study_length=3,
-    study_form="full_time",
-    outcome="graduated",
-    school_name="郑州市第一中等专业学校",
-    issued_on=date(2027, 6, 30),
-    issuer="河南省教育厅",
-)
+from services.certificates.tests.faces import FACE
 
 HALF_YEARS = st.integers(1, 19).map(lambda halves: halves / 2)
 
@@ -102,7 +83,7 @@ def test_major_with_direction__direction_in_full_width_brackets() -> None:
     [
         ("graduation", "graduated", "毕业证书"),
         ("graduation", "completed", "结业证书"),
-        ("graduation", "left", "肄业证书"),
+        ("graduation", "left_without_completing", "肄业证书"),
         ("education_certificate", "graduated", "学历证明书"),
         ("education_certificate", "completed", "学历证明书"),
     ],
@@ -114,7 +95,7 @@ def test_certificate_title__named_after_outcome_or_replacement(kind: str, outcom
 def test_certificate_statement__outcome_worded_and_replacement_has_same_effect() -> None:
     assert certificate_statement("graduation", "graduated").endswith("准予毕业。")
     assert certificate_statement("graduation", "completed").endswith("准予结业。")
-    assert certificate_statement("graduation", "left").endswith("准予肄业。")
+    assert certificate_statement("graduation", "left_without_completing").endswith("准予肄业。")
     replacement = certificate_statement("education_certificate", "completed")
     assert "准予结业" in replacement and "原证书遗失" in replacement and "同等效力" in replacement
 
@@ -125,18 +106,18 @@ def test_certificate_fields__every_field_of_art_17_worded() -> None:
         "title": "毕业证书",
         "name": "王𬌗",
         "sex": "男",
-        "birth_date": "2009年3月4日",
-        "id_number": "41010220090304131X",
+        "birth_date": "2009年5月1日",
+        "id_number": "41010220090501123X",
         "study_period": "2024年9月至2027年6月",
-        "major": "数控技术应用（数控车削加工）",
+        "major": "计算机应用（网络技术）",
         "study_length": "三年",
         "study_form": "全日制",
         "outcome": "毕业",
         "statement": "该生在本校修完中等职业学校教学计划规定的全部课程，成绩合格，准予毕业。",
-        "school_name": "郑州市第一中等专业学校",
+        "school_name": "郑州市信息技术中等职业学校",
         "issuer": "河南省教育厅",
-        "issued_on": "2027年6月30日",
-        "number": "2027-410102-0001-00042-17",
+        "issued_on": "2027年6月11日",
+        "number": "2027-410102-4141010001-0000123-45",
     }
 
 
