@@ -120,6 +120,9 @@ class Settings(BaseSettings):
         "https://VERIFY.XUEJI.EXAMPLE/C/", description="certificates: base URL of the QR (upper case)"
     )
     certificate_output_dir: Path = Field(Path("var/certificates"), description="certificates: print files")
+    certificate_print_processes: int | None = Field(
+        None, ge=1, le=64, description="certificates: print worker's render processes (default: the CPUs)"
+    )
     certificate_issue_from: str = Field(
         "06-11", pattern=r"^[01][0-9]-[0-3][0-9]$", description="certificates: first issuing day (MM-DD)"
     )

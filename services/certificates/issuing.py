@@ -161,7 +161,9 @@ async def issue_list(
             # with no wording): the record needs correcting at enrollment first.
             unprintable.append(
                 FieldIssue(
-                    "student_id", f"{entry.student_id}: {error}", f"{entry.student_id}：学籍信息无法印制证书"
+                    "student_id",
+                    f"{entry.student_id}: {error}",
+                    f"{entry.student_id}：学籍信息无法印制证书（{error}）",
                 )
             )
             continue

@@ -10,6 +10,7 @@ import logging
 
 from services.certificates.keys import PdfSigner, payload_key, pdf_signer
 from services.certificates.peers import Peers
+from services.certificates.printing.coverage import printable_code_points
 from services.certificates.printing.render import CertificateRenderer
 from shared.service import ServiceContext
 
@@ -34,6 +35,8 @@ async def start_certificates(ctx: ServiceContext) -> None:
     log.info("QR payloads of province %s are sealed with key %s", ctx.settings.province, key.kid)
     # One renderer per process (fonts loaded once, Typst's memo warm); it serialises its callers.
     renderer = await asyncio.to_thread(CertificateRenderer)
+    # The fonts' coverage (about 0.4 s to read) is loaded here, not on the first request's loop.
+    await asyncio.to_thread(printable_code_points)
     ctx.extras[RENDERER] = renderer
     # Imported here: the worker reaches the peers and the renderer through this module.
     from services.certificates.batches.worker import start_print_worker

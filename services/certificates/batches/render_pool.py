@@ -93,10 +93,16 @@ def render_chunk(job: ChunkJob) -> ChunkOutput:
     return ChunkOutput(per_student, printer, time.process_time() - started)
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, which a cpuset limits; a CFS quota is not
+    seen: XUEJI_CERTIFICATE_PRINT_PROCESSES says it in containers)."""
+    return len(os.sched_getaffinity(0)) or 1
+
+
 def render_pool(processes: int | None = None) -> ProcessPoolExecutor:
     """One process per core unless told; each warms its renderer before its first chunk."""
     return ProcessPoolExecutor(
-        max_workers=processes or os.cpu_count() or 1,
+        max_workers=processes or usable_cpus(),
         mp_context=multiprocessing.get_context("forkserver"),
         initializer=_warm_renderer_quietly,
     )

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -30,7 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.certificates.batches.files import JoinFailed, join_printer_parts, printer_part
 from services.certificates.batches.files import batch_directory as batch_dir
-from services.certificates.batches.render_pool import ChunkJob, StudentFile, render_chunk, render_pool
+from services.certificates.batches.render_pool import (
+    ChunkJob,
+    StudentFile,
+    render_chunk,
+    render_pool,
+    usable_cpus,
+)
 from services.certificates.batches.rules import (
     DRAFT_NUMBER,
     DRAFT_QR_TEXT,
@@ -110,7 +115,7 @@ class PrintWorker(PeriodicTask):
         self.wake = asyncio.Event()
         self.chunk_size = chunk_size
         # One chunk in flight per pool process keeps every core busy.
-        self.lanes = processes or os.cpu_count() or 1
+        self.lanes = processes or ctx.settings.certificate_print_processes or usable_cpus()
         self._pool: ProcessPoolExecutor | None = None
 
     def _pool_executor(self) -> ProcessPoolExecutor:

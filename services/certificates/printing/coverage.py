@@ -22,8 +22,8 @@ from typing import Final
 
 from fontTools.ttLib import TTCollection
 
-# The renderer's font directory (render.NOTO_CJK_DIR; not imported from there: render imports
-# face, which imports this module).
+# Debian's fonts-noto-cjk: the only OFL fonts tried that print all 30 rare name characters
+# (STACK.md). The renderer reads its fonts from here too (render.py), and from nowhere else.
 NOTO_CJK_DIR: Final = Path("/usr/share/fonts/opentype/noto")
 # (collection file, family inside it) for every face the templates use.
 TEMPLATE_FACES: Final = (

@@ -38,6 +38,7 @@ from typing import Any, Final, Self
 
 import typst
 
+from services.certificates.printing.coverage import NOTO_CJK_DIR
 from services.certificates.printing.face import (
     GRADUATE_LIST_HEADER,
     GraduateListRow,
@@ -52,10 +53,8 @@ from services.certificates.printing.qr import qr_png
 from shared.xlsx import workbook_bytes
 
 TEMPLATES = Path(__file__).parent / "templates"
-# Debian's fonts-noto-cjk: the only OFL fonts tried that print all 30 rare name characters
-# (STACK.md). Typst's bundled Latin fonts and the system's others are left out, so no glyph can
-# silently come from a font without the CJK coverage.
-NOTO_CJK_DIR = Path("/usr/share/fonts/opentype/noto")
+# Typst's bundled Latin fonts and the system's others are left out (coverage.NOTO_CJK_DIR only), so
+# no glyph can silently come from a font without the CJK coverage.
 PDF_STANDARD: Final = "a-2b"
 
 _PHOTO_SIGNATURES = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"))
