@@ -540,6 +540,25 @@ async def test_print_batch__a_draft_of_a_list_not_yet_issued_prints_the_watermar
     assert own.status_code == 200 and pages(own.content, tmp_path) == 1
 
 
+async def test_print_batch__a_draft_with_a_name_the_fonts_cannot_print_fails_naming_the_student(
+    certificates: RunningCertificates, area: Area
+) -> None:
+    printable = await certificates.seed_graduand(lineage=area.lineage(), name="孙𬀩")
+    unprintable = await certificates.seed_graduand(lineage=area.lineage(), name="张三")
+    # Enrollment's record (what the draft prints) holds a character Noto CJK lacks.
+    certificates.facts_for(unprintable, name="张𪚥")
+    await approved_list(certificates, area, [printable, unprintable], year=YEAR)
+    registrar = certificates.auth(Role.SCHOOL_REGISTRAR, area.school)
+
+    asked = await ask(certificates, registrar, scope=area.school, purpose="draft")
+    async with running_worker(certificates):
+        batch = await finished(certificates, asked["id"], registrar)
+
+    assert batch["state"] == "failed", batch
+    assert unprintable.student_id in batch["error"] and "U+2A6A5" in batch["error"]
+    assert printable.student_id not in batch["error"]
+
+
 # --- graduate lists (art. 18) -------------------------------------------------------------------------
 
 
