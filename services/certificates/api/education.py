@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +30,7 @@ from shared.auth import CurrentPrincipal, Role, require_role
 from shared.jurisdiction import jurisdiction_filter
 from shared.problems import conflict, not_found
 from shared.service import Context
+from shared.text import PlainText
 
 router = APIRouter(prefix="/api/v1", tags=["education certificates"])
 
@@ -41,13 +42,24 @@ RequestState = Literal["requested", "issued", "rejected"]
 
 
 class ApplyBody(BaseModel):
-    certificate_id: str = Field(min_length=1, max_length=40)
-    statement: str = Field(min_length=1, max_length=2000, description="how the certificate was lost")
+    model_config = ConfigDict(extra="forbid")
+
+    certificate_id: PlainText = Field(min_length=1, max_length=40)
+    statement: PlainText = Field(min_length=1, max_length=2000, description="how the certificate was lost")
+
+    @field_validator("statement")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("say how the certificate was lost")
+        return value
 
 
 class DecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     decision: Literal["issue", "reject"]
-    opinion: str = Field("", max_length=2000)
+    opinion: PlainText = Field("", max_length=2000)
 
     @model_validator(mode="after")
     def _a_rejection_says_why(self) -> DecisionBody:

@@ -52,6 +52,7 @@ from shared.idnumber import mask_student_number
 from shared.jurisdiction import jurisdiction_filter
 from shared.problems import field_problem
 from shared.service import Context
+from shared.text import PlainText
 
 router = APIRouter(prefix="/api/v1", tags=["graduation"])
 
@@ -78,7 +79,7 @@ class Strict(BaseModel):
 
 
 class EntryBody(Strict):
-    student_id: str = Field(min_length=1, max_length=40)
+    student_id: PlainText = Field(min_length=1, max_length=40)
     outcome: GraduationOutcome
 
 
@@ -89,7 +90,7 @@ class GraduationListBody(Strict):
 
 class DecisionBody(Strict):
     decision: Literal["approve", "return"]
-    opinion: str = Field("", max_length=2000)
+    opinion: PlainText = Field("", max_length=2000)
 
 
 class ChainBody(Strict):
@@ -97,7 +98,7 @@ class ChainBody(Strict):
 
 
 class RollbackBody(Strict):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: PlainText = Field(min_length=1, max_length=2000)
 
     @field_validator("reason")
     @classmethod

@@ -54,6 +54,7 @@ from shared.auth import BUREAU_ROLES, SCHOOL_ROLES, CurrentPrincipal, Principal,
 from shared.jurisdiction import jurisdiction_filter, jurisdiction_level
 from shared.problems import PROBLEM_JSON, conflict, field_problem, not_found
 from shared.service import Context, ServiceContext
+from shared.text import PlainText
 from shared.xlsx import XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/api/v1", tags=["printing"])
@@ -87,8 +88,10 @@ class NewBatch(BaseModel):
     scope: str = Field(description="a 10-digit school code, or a 2/4/6-digit region code for a bureau")
     graduating_year: int = Field(ge=2000, le=2100)
     purpose: Purpose
-    reason: str | None = Field(None, max_length=500, description="a reprint's reason (required for one)")
-    certificate_ids: list[str] = Field(
+    reason: PlainText | None = Field(
+        None, max_length=500, description="a reprint's reason (required for one)"
+    )
+    certificate_ids: list[Annotated[PlainText, Field(max_length=40)]] = Field(
         default_factory=list,
         max_length=10_000,
         description="a reprint's certificates (else: the whole scope)",

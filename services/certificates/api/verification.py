@@ -56,6 +56,7 @@ from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.problems import forbidden
 from shared.rate_limit import FixedWindowLimiter, RateDecision, too_many_requests
 from shared.service import Context, ServiceContext
+from shared.text import PlainText
 
 router = APIRouter(tags=["verification"])
 
@@ -139,7 +140,7 @@ class VerificationAnswerView(BaseModel):
 class NewCode(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    certificate_id: str = Field(min_length=1, max_length=40)
+    certificate_id: PlainText = Field(min_length=1, max_length=40)
     valid_days: int = Field(ge=MIN_VALID_DAYS, le=MAX_VALID_DAYS)
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from opentelemetry import trace
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import undefer
@@ -55,6 +55,7 @@ from shared.jurisdiction import jurisdiction_filter
 from shared.problems import Problem, field_problem, not_found
 from shared.service import Context
 from shared.telemetry import ATTR_REVIEW_ID
+from shared.text import PlainText
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 tracer = trace.get_tracer("xueji.enrollment")
@@ -440,14 +441,7 @@ class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     decision: Literal["approve", "reject"]
-    opinion: str = Field("", max_length=500, description="审核意见; required for a rejection")
-
-    @field_validator("opinion")
-    @classmethod
-    def _no_control_characters(cls, value: str) -> str:
-        if any(ord(c) < 32 and c not in "\n\t" for c in value):
-            raise ValueError("control characters are not allowed")
-        return value
+    opinion: PlainText = Field("", max_length=500, description="审核意见; required for a rejection")
 
 
 def _require_opinion(body: DecisionBody) -> None:
