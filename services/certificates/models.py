@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from uuid6 import uuid7
 
+from shared.audit_log import AuditColumns
 from shared.jurisdiction import OrgColumns
 from shared.readmodels import StudentViewMixin
 
@@ -348,17 +349,8 @@ EDUCATION_REQUEST_COLUMNS = OrgColumns(
 )
 
 
-class AuditEntry(Base):
-    """One entry of the append-only audit log (audit.py): reads of personal data, exports,
-    reprints, voids; a trigger refuses UPDATE, DELETE and TRUNCATE."""
+class AuditEntry(AuditColumns, Base):
+    """One entry of the append-only audit log (shared/audit_log.py): reads of personal data,
+    exports, reprints, voids; a trigger refuses UPDATE, DELETE and TRUNCATE (revision 0002)."""
 
     __tablename__ = "certificate_audit"
-
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    action: Mapped[str] = mapped_column(String(40))
-    actor_id: Mapped[str] = mapped_column(String(100))
-    actor_role: Mapped[str] = mapped_column(String(30))
-    actor_org: Mapped[str] = mapped_column(String(10))
-    subject: Mapped[str] = mapped_column(String(100))
-    detail: Mapped[dict[str, Any]] = mapped_column(JSONB)  # masked values only, never a full ID

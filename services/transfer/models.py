@@ -8,12 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
     DateTime,
     ForeignKey,
-    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -29,6 +27,7 @@ from uuid6 import uuid7
 
 from services.transfer.domain.review_levels import CaseLineage, OrgLineage, ReviewLevel
 from services.transfer.domain.transfer_process import TERMINAL_STATES, CaseState, Progress
+from shared.audit_log import AuditColumns
 from shared.dual_post_exports import ExportRequestColumns
 from shared.jurisdiction import OrgColumns
 
@@ -220,22 +219,12 @@ class OverdueFlag(Base):
     __table_args__ = (Index("transfer_overdue_superior", "superior_level", "superior_org"),)
 
 
-class AuditEntry(Base):
-    """One entry of the append-only audit log (audit.py): a trigger refuses UPDATE, DELETE and
-    TRUNCATE (revision 0004)."""
+class AuditEntry(AuditColumns, Base):
+    """One entry of the append-only audit log (shared/audit_log.py): who asked for, approved
+    and downloaded which cases, who opened which evidence file; a trigger refuses UPDATE,
+    DELETE and TRUNCATE (revision 0004)."""
 
     __tablename__ = "transfer_audit"
-
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    action: Mapped[str] = mapped_column(String(40))
-    actor_id: Mapped[str] = mapped_column(String(100))
-    actor_name: Mapped[str] = mapped_column(String(100))
-    actor_role: Mapped[str] = mapped_column(String(30))
-    actor_org: Mapped[str] = mapped_column(String(10))
-    actor_province: Mapped[str] = mapped_column(String(2))
-    subject: Mapped[str] = mapped_column(String(100))
-    detail: Mapped[dict[str, Any]] = mapped_column(JSONB)  # masked values only, never a full ID
 
 
 class TransferExportRequest(ExportRequestColumns, Base):

@@ -11,6 +11,8 @@ Create Date: 2026-11-27
 
 from alembic import op
 
+from shared.audit_log import append_only_sql, drop_append_only_sql
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -72,8 +74,10 @@ CREATE TABLE certificate_audit (
     at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL,
     action VARCHAR(40) NOT NULL,
     actor_id VARCHAR(100) NOT NULL,
+    actor_name VARCHAR(100) NOT NULL,
     actor_role VARCHAR(30) NOT NULL,
     actor_org VARCHAR(10) NOT NULL,
+    actor_province VARCHAR(2) NOT NULL,
     subject VARCHAR(100) NOT NULL,
     detail JSONB NOT NULL,
     PRIMARY KEY (id)
@@ -249,23 +253,15 @@ CREATE INDEX ix_verification_code_certificate_id
     ON verification_code (certificate_id);
 """
 
-# The service's own connection cannot rewrite or remove who read, exported, reprinted or voided.
-AUDIT_APPEND_ONLY = """
-CREATE FUNCTION certificate_audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RAISE EXCEPTION 'certificate_audit keeps every entry: % refused', TG_OP; END $$;
-CREATE TRIGGER certificate_audit_no_change BEFORE UPDATE OR DELETE ON certificate_audit
-    FOR EACH ROW EXECUTE FUNCTION certificate_audit_refuse_change();
-CREATE TRIGGER certificate_audit_no_truncate BEFORE TRUNCATE ON certificate_audit
-    FOR EACH STATEMENT EXECUTE FUNCTION certificate_audit_refuse_change();
-"""
-
 
 def upgrade() -> None:
     op.execute(SCHEMA)
-    op.execute(AUDIT_APPEND_ONLY)
+    # The service's own connection cannot rewrite or remove who read, exported, reprinted or
+    # voided.
+    op.execute(append_only_sql("certificate_audit"))
 
 
 def downgrade() -> None:
     for table in TABLES:
         op.execute(f"DROP TABLE {table}")
-    op.execute("DROP FUNCTION certificate_audit_refuse_change()")
+    op.execute(drop_append_only_sql("certificate_audit"))

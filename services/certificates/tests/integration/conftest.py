@@ -18,13 +18,11 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-import aio_pika
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI, Header, Response
 from PIL import Image
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.certificates.app import SPEC
@@ -32,15 +30,21 @@ from services.certificates.models import FiledStudent, QualificationView, Studen
 from services.certificates.peers import Peers
 from services.certificates.startup import PEERS
 from shared.auth import Principal, Role, StaticJwksVerifier, TokenIssuer, require_service_token
-from shared.bus.tables import InboxMessage, OutboxMessage
-from shared.bus.topology import EVENTS_EXCHANGE
 from shared.certificate_facts import CertificateFacts, CertificateFactsAnswer, CertificateFactsRequest
 from shared.events import EventEnvelope, EventPayload
 from shared.events.common import StudentSummary
 from shared.readmodels import upsert_student_view
 from shared.service import ServiceContext, create_app
 from shared.settings import Settings
-from shared.testing import eventually, make_principal, temporary_database, temporary_vhost, unique_name
+from shared.testing import (
+    make_principal,
+    outbox_events,
+    publish_event,
+    temporary_database,
+    temporary_vhost,
+    unique_name,
+    wait_until_applied,
+)
 
 PROVINCE = "41"
 SERVICE_TOKEN = "service-" + unique_name()
@@ -208,43 +212,14 @@ class RunningCertificates:
     async def publish(self, payload: EventPayload, *, source: str = "enrollment") -> EventEnvelope:
         """Put an event on the province's exchange as another service's relay would."""
         envelope = EventEnvelope.wrap(payload, source=source, province=PROVINCE)
-        connection = await aio_pika.connect(self.amqp_url)
-        async with connection:
-            channel = await connection.channel()
-            exchange = await channel.get_exchange(EVENTS_EXCHANGE)
-            await exchange.publish(
-                aio_pika.Message(
-                    body=envelope.to_bytes(),
-                    message_id=str(envelope.id),
-                    type=envelope.type,
-                    content_type="application/json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=envelope.type,
-            )
-        return envelope
+        return await publish_event(self.amqp_url, envelope)
 
     async def applied(self, envelope: EventEnvelope) -> None:
-        """Wait until a consumer has applied (or skipped as a duplicate) this event."""
-
-        async def probe() -> bool:
-            async with self.ctx.sessionmaker() as session:
-                found = await session.scalar(
-                    select(InboxMessage.event_id).where(InboxMessage.event_id == envelope.id)
-                )
-            return found is not None
-
-        await eventually(probe)
+        await wait_until_applied(self.ctx.sessionmaker, envelope)
 
     async def outbox(self, event_type: str) -> list[EventEnvelope]:
         """The events this service wrote of one type, oldest first."""
-        async with self.ctx.sessionmaker() as session:
-            rows = await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.event_type == event_type)
-                .order_by(OutboxMessage.created_at, OutboxMessage.id)
-            )
-            return [EventEnvelope.from_bytes(row.body) for row in rows]
+        return await outbox_events(self.ctx.sessionmaker, event_type)
 
 
 def student_summary(**overrides: Any) -> StudentSummary:

@@ -20,7 +20,6 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -32,15 +31,21 @@ from sqlalchemy.dialects.postgresql import insert
 from services.checkin.app import SPEC
 from services.checkin.models import CampusView, DeviceKeyView, Round, StudentView
 from shared.auth import Principal, Role, StaticJwksVerifier, TokenIssuer
-from shared.bus.tables import InboxMessage, OutboxMessage
-from shared.bus.topology import EVENTS_EXCHANGE
 from shared.events import EventEnvelope, EventPayload
 from shared.events.common import StudentSummary
 from shared.readmodels import upsert_student_view
 from shared.service import ServiceContext, create_app
 from shared.settings import Settings
 from shared.signing import generate_private_key_file
-from shared.testing import eventually, make_principal, temporary_database, temporary_vhost, unique_name
+from shared.testing import (
+    make_principal,
+    outbox_events,
+    publish_event,
+    temporary_database,
+    temporary_vhost,
+    unique_name,
+    wait_until_applied,
+)
 
 PROVINCE = "41"
 CITY = "4101"
@@ -192,43 +197,14 @@ class RunningCheckin:
         envelope = EventEnvelope.wrap(payload, source=source, province=PROVINCE)
         if occurred_at is not None:
             envelope = envelope.model_copy(update={"occurred_at": occurred_at})
-        connection = await aio_pika.connect(self.amqp_url)
-        async with connection:
-            channel = await connection.channel()
-            exchange = await channel.get_exchange(EVENTS_EXCHANGE)
-            await exchange.publish(
-                aio_pika.Message(
-                    body=envelope.to_bytes(),
-                    message_id=str(envelope.id),
-                    type=envelope.type,
-                    content_type="application/json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=envelope.type,
-            )
-        return envelope
+        return await publish_event(self.amqp_url, envelope)
 
     async def applied(self, envelope: EventEnvelope) -> None:
-        """Wait until a consumer has applied (or skipped as a duplicate) this event."""
-
-        async def probe() -> bool:
-            async with self.ctx.sessionmaker() as session:
-                found = await session.scalar(
-                    select(InboxMessage.event_id).where(InboxMessage.event_id == envelope.id)
-                )
-            return found is not None
-
-        await eventually(probe)
+        await wait_until_applied(self.ctx.sessionmaker, envelope)
 
     async def outbox(self, event_type: str) -> list[EventEnvelope]:
         """The events this service wrote of one type, oldest first."""
-        async with self.ctx.sessionmaker() as session:
-            rows = await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.event_type == event_type)
-                .order_by(OutboxMessage.created_at, OutboxMessage.id)
-            )
-            return [EventEnvelope.from_bytes(row.body) for row in rows]
+        return await outbox_events(self.ctx.sessionmaker, event_type)
 
 
 def student_summary(**overrides: Any) -> StudentSummary:

@@ -14,23 +14,30 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
 
 from services.enrollment.app import SPEC
 from shared.auth import Role, StaticJwksVerifier, TokenIssuer
-from shared.bus.tables import InboxMessage, OutboxMessage
-from shared.bus.topology import EVENTS_EXCHANGE, INTERPROVINCE_IN, interprovince_routing_key
+from shared.bus.tables import OutboxMessage
+from shared.bus.topology import INTERPROVINCE_IN, interprovince_routing_key
 from shared.china_time import today_in_china
 from shared.events import EventEnvelope, EventPayload
 from shared.idnumber import make_resident_id
 from shared.service import ServiceContext, create_app
 from shared.settings import Settings
 from shared.signing import Signer, generate_private_key_file, public_key_b64
-from shared.testing import eventually, make_principal, temporary_database, temporary_vhost, unique_name
+from shared.testing import (
+    make_principal,
+    outbox_rows,
+    publish_event,
+    publish_message,
+    temporary_database,
+    temporary_vhost,
+    unique_name,
+    wait_until_applied,
+)
 
 REPO = Path(__file__).resolve().parents[4]
 SCHOOL = {"37": "3737010001", "41": "4141010001"}
@@ -112,8 +119,7 @@ class Province:
         envelope = EventEnvelope.wrap(
             payload, source="transfer", province=self.code, correlation_id=correlation_id
         )
-        await self.publish_raw(EVENTS_EXCHANGE, envelope.type, envelope.to_bytes(), {})
-        return envelope
+        return await publish_event(self.amqp_url, envelope)
 
     async def publish_from_partner(self, payload: EventPayload) -> EventEnvelope:
         """As the partner province's shovel would deliver it: signed, to ``xueji.interprovince.in``."""
@@ -129,35 +135,20 @@ class Province:
     async def publish_raw(
         self, exchange: str, routing_key: str, body: bytes, headers: dict[str, Any]
     ) -> None:
-        connection = await aio_pika.connect(self.amqp_url)
-        async with connection:
-            channel = await connection.channel()
-            target = await channel.get_exchange(exchange)
-            await target.publish(
-                aio_pika.Message(body, headers=headers, type=routing_key.split(".", 1)[-1]),
-                routing_key=routing_key,
-            )
+        await publish_message(
+            self.amqp_url,
+            body,
+            exchange=exchange,
+            routing_key=routing_key,
+            headers=headers,
+            message_type=routing_key.split(".", 1)[-1],  # an inter-province key: "<code>.<type>"
+        )
 
     async def outbox(self, event_type: str) -> list[OutboxMessage]:
-        async with self.ctx.sessionmaker() as session:
-            rows = await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.event_type == event_type)
-                .order_by(OutboxMessage.created_at, OutboxMessage.id)
-            )
-            return list(rows)
+        return await outbox_rows(self.ctx.sessionmaker, event_type)
 
     async def applied(self, envelope: EventEnvelope) -> None:
-        """Wait until a consumer has applied (or skipped as a duplicate) this event."""
-
-        async def probe() -> bool:
-            async with self.ctx.sessionmaker() as session:
-                found = await session.scalar(
-                    select(InboxMessage.event_id).where(InboxMessage.event_id == envelope.id)
-                )
-                return found is not None
-
-        await eventually(probe)
+        await wait_until_applied(self.ctx.sessionmaker, envelope)
 
     async def outbox_about(self, event_type: str, subject: str) -> list[OutboxMessage]:
         return [row for row in await self.outbox(event_type) if envelope_of(row).subject == subject]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 import pytest_asyncio
@@ -22,13 +20,19 @@ from services.identity.api import TOKEN_ISSUER
 from services.identity.app import SPEC
 from services.identity.models import Account
 from shared.auth import Principal, Role, TokenIssuer
-from shared.bus.tables import InboxMessage
 from shared.events import EventEnvelope, EventPayload
 from shared.events.common import StudentSummary
 from shared.events.enrollment import StudentRegistered
 from shared.service import ServiceContext, create_app
 from shared.settings import Settings
-from shared.testing import temporary_database, temporary_vhost, unique_name
+from shared.testing import (
+    eventually,
+    publish_event,
+    temporary_database,
+    temporary_vhost,
+    unique_name,
+    wait_until_applied,
+)
 
 REGISTRAR = {
     "username": "41-registrar-4141010001",
@@ -46,7 +50,6 @@ COUNTY = {
 }
 
 SERVICE_TOKEN = "service-" + unique_name()
-T = TypeVar("T")
 
 
 @dataclass
@@ -73,21 +76,7 @@ class RunningIdentity:
     async def publish(self, payload: EventPayload, envelope: EventEnvelope | None = None) -> EventEnvelope:
         """Put an event on the province's exchange as enrollment's relay would."""
         env = envelope or EventEnvelope.wrap(payload, source="enrollment", province=self.settings.province)
-        connection = await aio_pika.connect(self.amqp_url)
-        async with connection:
-            channel = await connection.channel()
-            exchange = await channel.get_exchange("xueji.events")
-            await exchange.publish(
-                aio_pika.Message(
-                    body=env.to_bytes(),
-                    message_id=str(env.id),
-                    type=env.type,
-                    content_type="application/json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=env.type,
-            )
-        return env
+        return await publish_event(self.amqp_url, env)
 
     async def publish_at(self, payload: EventPayload, occurred_at: datetime) -> EventEnvelope:
         """An event that says it happened at ``occurred_at``: the order of moves rests on it."""
@@ -95,28 +84,7 @@ class RunningIdentity:
         return await self.publish(payload, envelope.model_copy(update={"occurred_at": occurred_at}))
 
     async def applied(self, envelope: EventEnvelope) -> None:
-        """Wait until the consumer has handled ``envelope`` (its inbox row is committed)."""
-
-        async def probe() -> bool | None:
-            async with self.ctx.sessionmaker() as session:
-                found = await session.scalar(
-                    select(InboxMessage.event_id).where(InboxMessage.event_id == envelope.id)
-                )
-            return True if found is not None else None
-
-        await eventually(probe)
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 10.0) -> T:
-    """Poll until ``probe`` returns something (consumers apply events asynchronously)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        found = await probe()
-        if found is not None:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"nothing after {within} s")
-        await asyncio.sleep(0.1)
+        await wait_until_applied(self.ctx.sessionmaker, envelope)
 
 
 DIGEST_KEY = b"test-digest-key-" + uuid.uuid4().hex.encode()

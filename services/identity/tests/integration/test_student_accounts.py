@@ -7,10 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from services.identity.models import Account
-from services.identity.tests.integration.conftest import RunningIdentity, eventually
+from services.identity.tests.integration.conftest import RunningIdentity
 from shared.auth import Principal, Role
 from shared.events.common import Lineage, StudentSummary
 from shared.events.enrollment import StudentRegistered, StudentTransferredIn, StudentTransferredOut
+from shared.testing import eventually
 
 pytestmark = pytest.mark.integration
 

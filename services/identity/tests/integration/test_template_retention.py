@@ -13,11 +13,11 @@ from services.identity.tests.integration.conftest import (
     RunningIdentity,
     as_student,
     enrolled_student,
-    eventually,
     face_photo,
     student_summary,
 )
 from shared.events.enrollment import StudentStatusChanged
+from shared.testing import eventually
 
 pytestmark = pytest.mark.integration
 
