@@ -10,9 +10,10 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import aio_pika
 import redis.asyncio as aioredis
@@ -35,6 +36,7 @@ from shared.bus.consumer import EventConsumer, Subscription, Subscriptions, cons
 from shared.bus.relay import OutboxRelay
 from shared.bus.topology import declare_exchanges, declare_partner_queue
 from shared.bus.unit_of_work import EventOrigin, UnitOfWork
+from shared.china_time import today_in_china
 from shared.db import create_database_if_missing, make_engine, make_sessionmaker, upgrade_to_head
 from shared.problems import PROBLEM_JSON, install_problem_handlers
 from shared.settings import Settings
@@ -71,6 +73,13 @@ class ServiceContext:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessionmaker, self.origin)
+
+    def today(self) -> date:
+        """Today in China; a test may pin it with ``extras["today"]`` (a callable giving a date)."""
+        clock = self.extras.get("today")
+        if clock is not None:
+            return cast(date, clock())
+        return today_in_china()
 
     def at_shutdown(self, hook: ShutdownHook) -> None:
         """Have ``hook(grace)`` called at shutdown, with the consumers' stop and before the

@@ -47,8 +47,8 @@ from services.certificates.batches.render_pool import (
     render_chunk,
     render_pool,
 )
+from services.certificates.printing.coverage import NOTO_CJK_DIR
 from services.certificates.printing.face import CertificateFace, PrintLayout, RenderItem
-from services.certificates.printing.render import NOTO_CJK_DIR
 from shared.events.certificates import GraduationOutcome
 
 FACES = Path("/work/shared/data/faces")

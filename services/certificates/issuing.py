@@ -17,7 +17,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import cast
 
 from sqlalchemy import select
 
@@ -39,21 +38,12 @@ from services.certificates.signing.qr_payload import seal
 from services.certificates.startup import peers_of
 from shared.auth import Principal
 from shared.bus.unit_of_work import Emission, UnitOfWork
-from shared.china_time import today_in_china
 from shared.events.certificates import StudentGraduated
 from shared.events.common import Lineage
 from shared.problems import FieldIssue, Problem, conflict, not_found
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
-
-
-def today(ctx: ServiceContext) -> date:
-    """Today in China; a test may pin it with ``ctx.extras["today"]`` (a callable)."""
-    clock = ctx.extras.get("today")
-    if clock is not None:
-        return cast(date, clock())
-    return today_in_china()
 
 
 def first_issue_day(graduating_year: int, issue_from: str) -> date:

@@ -19,7 +19,7 @@ from services.enrollment.domain.review_state import ReviewState, is_overdue
 from services.enrollment.in_school_snapshots import record_due_snapshot
 from services.enrollment.models.workflow import REVIEW_ORG, ReviewItem
 from services.enrollment.pending_actions import flag_overdue_actions
-from services.enrollment.review_items import lineage_of_item, today
+from services.enrollment.review_items import lineage_of_item
 from shared.auth import Principal, Role
 from shared.events.enrollment import ReviewStepOverdue
 from shared.jurisdiction import jurisdiction_filter
@@ -36,7 +36,7 @@ async def flag_overdue(
 ) -> list[ReviewItem]:
     """Overdue steps at ``levels`` in ``principal``'s jurisdiction, each flagged once with an
     event (``ReviewStepOverdue``, to the level above the late one), in one unit of work."""
-    on = today(ctx)
+    on = ctx.today()
     async with ctx.uow() as uow:
         rows = list(
             await uow.session.scalars(
@@ -103,7 +103,7 @@ class ReviewSweeper(PeriodicTask):
     async def _other_duties(self) -> None:
         """The other dated duties of the province's records, on the same clock: the yearly
         in-school snapshot FM8 compares, and pending actions (待办) past their deadline."""
-        on = today(self.ctx)
+        on = self.ctx.today()
         async with self.ctx.sessionmaker() as session:
             taken = await record_due_snapshot(session, on)
             late = await flag_overdue_actions(session, on)

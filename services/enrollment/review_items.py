@@ -43,7 +43,6 @@ from services.enrollment.models import School
 from services.enrollment.models.workflow import ApprovalChainRule, ReviewDecision, ReviewItem
 from shared.auth import Principal, Role
 from shared.bus.unit_of_work import UnitOfWork
-from shared.china_time import today_in_china
 from shared.events.common import Lineage
 from shared.events.enrollment import ReviewDecided
 from shared.problems import Problem
@@ -56,14 +55,6 @@ REVIEWER_LEVEL: dict[Role, ReviewLevel] = {
     Role.CITY: "city",
     Role.PROVINCE: "province",
 }
-
-
-def today(ctx: ServiceContext) -> date:
-    """Today in China; tests may pin it with ``ctx.extras["today"]`` (a callable)."""
-    clock = ctx.extras.get("today")
-    if clock is not None:
-        return cast(date, clock())
-    return today_in_china()
 
 
 def calendar(ctx: ServiceContext) -> WorkdayCalendar:
@@ -198,7 +189,7 @@ async def decide(
 
     ``checks``: registry verdicts fetched outside the transaction (identity_recheck.py); an
     effect that needs one more raises ``NeedsIdentityCheck`` and the caller runs it again."""
-    on, cal = today(ctx), calendar(ctx)
+    on, cal = ctx.today(), calendar(ctx)
     level = REVIEWER_LEVEL.get(who.role)
     if level is None or item.state != ReviewState.PENDING or item.current_level != level:
         raise ItemSkipped(

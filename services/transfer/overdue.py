@@ -50,14 +50,6 @@ CALENDAR_KEY = "calendar"
 SWEEPER_KEY = "transfer_overdue_sweeper"
 
 
-def today(ctx: ServiceContext) -> date:
-    """Today in China; a test may pin it with ``ctx.extras["today"]`` (a callable)."""
-    clock = ctx.extras.get("today")
-    if clock is not None:
-        return cast(date, clock())
-    return today_in_china()
-
-
 def calendar(ctx: ServiceContext) -> WorkdayCalendar:
     return cast(WorkdayCalendar, ctx.extras[CALENDAR_KEY])
 
@@ -99,7 +91,7 @@ class SweepReport:
 async def sweep(ctx: ServiceContext) -> SweepReport:
     """Flag this province's late steps and expire its cases past the expiry, each case in its
     own unit of work (one bad case does not hold back the rest)."""
-    here, on = ctx.settings.province, today(ctx)
+    here, on = ctx.settings.province, ctx.today()
     cal = calendar(ctx)
     # 10 working days span at least 10 calendar days: older cases are the only candidates.
     waiting_since_before = datetime.combine(on - timedelta(days=REVIEW_WORKDAYS), time(), CHINA)

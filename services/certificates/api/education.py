@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.certificates.api.issuing import PROBLEMS, READERS
 from services.certificates.audit import record_audit
-from services.certificates.issuing import issue_education_certificate, today
+from services.certificates.issuing import issue_education_certificate
 from services.certificates.models import (
     CERTIFICATE_COLUMNS,
     EDUCATION_REQUEST_COLUMNS,
@@ -219,7 +219,7 @@ async def decide(
         if body.decision == "issue":
             if original.status != "valid":
                 raise _not_replaceable(original)
-            issued = await issue_education_certificate(ctx, uow, original, today(ctx))
+            issued = await issue_education_certificate(ctx, uow, original, ctx.today())
             request.state, request.issued_certificate_id = "issued", issued.id
         else:
             request.state = "rejected"

@@ -46,7 +46,6 @@ from services.certificates.models import (
     StudentView,
 )
 from shared.auth import BUREAU_ROLES, SCHOOL_ROLES, CurrentPrincipal, Role, require_role
-from shared.china_time import today_in_china
 from shared.events.certificates import GraduationOutcome
 from shared.idnumber import mask_student_number
 from shared.jurisdiction import jurisdiction_filter
@@ -323,7 +322,7 @@ async def submit_graduation_list(
     body: GraduationListBody, principal: CurrentPrincipal, ctx: Context
 ) -> ListDetail:
     require_role(principal, Role.SCHOOL_REGISTRAR)
-    if not may_list_year(body.graduating_year, today_in_china()):
+    if not may_list_year(body.graduating_year, ctx.today()):
         raise field_problem(
             "graduating_year",
             "a list may be submitted for the current graduating year or earlier",
@@ -481,7 +480,7 @@ async def roll_back_graduation(
 ) -> RollbackView:
     require_role(principal, *BUREAU_ROLES)
     async with ctx.uow() as uow:
-        certificate = await roll_back(uow, principal, student_id, body.reason, today_in_china())
+        certificate = await roll_back(uow, principal, student_id, body.reason, ctx.today())
         await uow.commit()
     return RollbackView(
         student_id=student_id,

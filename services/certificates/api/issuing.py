@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.certificates.audit import record_audit
 from services.certificates.domain.certificate_number import InvalidCertificateNumber, format_grouped, parse
-from services.certificates.issuing import issue_list, today
+from services.certificates.issuing import issue_list
 from services.certificates.models import CERTIFICATE_COLUMNS, Certificate, ElectronicCertificate
 from services.certificates.startup import pdf_signer_of
 from shared.auth import BUREAU_ROLES, SCHOOL_ROLES, CurrentPrincipal, Principal, Role, require_role
@@ -146,7 +146,7 @@ async def issue(list_id: str, principal: CurrentPrincipal, ctx: Context) -> Issu
     require_role(principal, Role.PROVINCE)
     if principal.org != ctx.settings.province:
         raise forbidden(f"certificates of province {ctx.settings.province} are issued by its own office")
-    on = today(ctx)
+    on = ctx.today()
     async with ctx.uow() as uow:
         issued = await issue_list(ctx, uow, list_id, principal, on)
         await uow.commit()

@@ -28,7 +28,6 @@ from services.enrollment.domain.student_state import RELEASED_STATES
 from services.enrollment.models import School, SchoolMajor, Student
 from services.enrollment.models.changes import FILING_ORG, Filing, StudentFiling
 from services.enrollment.registration_windows import open_windows, place_of
-from services.enrollment.review_items import today
 from shared.auth import CurrentPrincipal, Role, require_role
 from shared.china_time import CHINA
 from shared.events.common import Lineage
@@ -83,7 +82,7 @@ def _view(row: Filing) -> FilingView:
 async def file_intake(body: FilingBody, principal: CurrentPrincipal, ctx: Context) -> FilingView:
     require_role(principal, Role.SCHOOL_REGISTRAR)
     intake = Intake(body.intake_year, body.season)
-    on = today(ctx)
+    on = ctx.today()
     async with ctx.uow() as uow:
         school = await uow.session.get(School, principal.org)
         if school is None:
@@ -208,5 +207,5 @@ async def intake_deadlines(
         season=season,
         register_by=registration_deadline(intake).isoformat(),
         file_by=filing_deadline(intake).isoformat(),
-        filing_open_today=is_filing_open(intake, today(ctx)),
+        filing_open_today=is_filing_open(intake, ctx.today()),
     )

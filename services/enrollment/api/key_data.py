@@ -31,7 +31,6 @@ from services.enrollment.review_items import (
     open_review,
     recheck_reason,
     register_effect,
-    today,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
@@ -165,7 +164,7 @@ async def start_key_data_change(
     response: Response,
 ) -> ReviewView:
     require_role(principal, Role.SCHOOL_REGISTRAR)
-    on = today(ctx)
+    on = ctx.today()
     async with ctx.uow() as uow:
         student, school = await student_for_change(uow, principal, student_id, body.evidence_ids)
         payload, required = await _judged(uow.session, student, body, on)

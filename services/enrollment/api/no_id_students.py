@@ -38,7 +38,6 @@ from services.enrollment.review_items import (
     open_review,
     recheck_reason,
     register_effect,
-    today,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
@@ -131,7 +130,7 @@ async def submit_student_without_id(
     body: NoIdStudentBody, principal: CurrentPrincipal, ctx: Context, response: Response
 ) -> ReviewView:
     require_role(principal, Role.SCHOOL_REGISTRAR)
-    on = today(ctx)
+    on = ctx.today()
     async with ctx.uow() as uow:
         school = await uow.session.get(School, principal.org)
         if school is None:

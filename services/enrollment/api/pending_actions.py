@@ -29,7 +29,6 @@ from services.enrollment.models import Student
 from services.enrollment.models.pending_actions import PENDING_ACTION_ORG, PendingAction
 from services.enrollment.models.workflow import ReviewItem
 from services.enrollment.pending_actions import OPEN_REVIEW_STATES, answered, link_change, resolve_by_change
-from services.enrollment.review_items import today
 from services.enrollment.student_numbers import mask_student_number
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.events.common import Lineage
@@ -129,7 +128,7 @@ async def list_pending_actions(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> PendingActionList:
     require_role(principal, *READERS)
-    on = today(ctx)
+    on = ctx.today()
     conditions: list[Any] = [jurisdiction_filter(principal, PENDING_ACTION_ORG)]
     if state is not None:
         conditions.append(PendingAction.state == state)
@@ -165,7 +164,7 @@ async def _one(ctx: Context, principal: Principal, action_id: str) -> PendingAct
         ).first()
     if found is None:
         raise not_found(f"pending action {action_id}")
-    return _view(found[0], found[1], found[2], today(ctx))
+    return _view(found[0], found[1], found[2], ctx.today())
 
 
 @router.get("/pending-actions/{action_id}", summary="One pending action", responses=RESPONSES)

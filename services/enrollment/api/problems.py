@@ -53,7 +53,6 @@ from services.enrollment.problems import Moved, StepBy, announce, awaiting_schoo
 from services.enrollment.registering import deps_of
 from services.enrollment.review_items import ReviewEffect, open_review, recheck_reason, register_effect
 from services.enrollment.review_items import calendar as review_calendar
-from services.enrollment.review_items import today as review_today
 from services.enrollment.student_numbers import mask_student_number
 from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
@@ -524,7 +523,7 @@ async def _submit_for_review(
         evidence_ids=[],
         required_levels=(),
         principal=principal,
-        on=review_today(ctx),
+        on=ctx.today(),
         cal=review_calendar(ctx),
     )
     return item.id

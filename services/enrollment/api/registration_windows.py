@@ -19,7 +19,6 @@ from services.enrollment.domain.filing import Intake
 from services.enrollment.domain.registration_window import SEASON_ZH, grant_problems
 from services.enrollment.models.registration_windows import WINDOW_ORG, SupplementaryRegistrationWindow
 from services.enrollment.registration_windows import Scope, resolve_scope
-from services.enrollment.review_items import today
 from shared.auth import CurrentPrincipal, Role, require_role
 from shared.jurisdiction import jurisdiction_filter
 from shared.problems import FieldIssue, Problem, conflict, field_problem, not_found
@@ -117,7 +116,7 @@ async def open_window(
     body: OpenWindow, principal: CurrentPrincipal, ctx: Context, response: Response
 ) -> WindowView:
     require_role(principal, Role.PROVINCE)
-    on = today(ctx)
+    on = ctx.today()
     problems = grant_problems(Intake(body.intake_year, body.season), body.starts_on, body.ends_on, on)
     if problems:
         raise Problem(
@@ -184,7 +183,7 @@ async def list_windows(
         conditions.append(SupplementaryRegistrationWindow.season == season)
     if not include_closed:
         conditions.append(SupplementaryRegistrationWindow.closed_at.is_(None))
-    on = today(ctx)
+    on = ctx.today()
     async with ctx.sessionmaker() as session:
         rows = await session.scalars(
             select(SupplementaryRegistrationWindow)
@@ -235,4 +234,4 @@ async def close_window(
             data={"reason": body.reason},
         )
         await uow.commit()
-    return _view(row, today(ctx))
+    return _view(row, ctx.today())

@@ -46,7 +46,6 @@ from services.enrollment.review_items import (
     chain_for,
     decide,
     resubmit,
-    today,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
@@ -372,7 +371,7 @@ async def list_reviews(
             .limit(limit)
             .offset(offset)
         )
-        on = today(ctx)
+        on = ctx.today()
         return ReviewList(items=[review_view(r, on) for r in rows], total=total or 0)
 
 
@@ -389,7 +388,7 @@ def _bureau_level(principal: Principal) -> ReviewLevel:
 async def list_overdue(principal: CurrentPrincipal, ctx: Context) -> ReviewList:
     level = _bureau_level(principal)
     rows = await flag_overdue(ctx, principal, [lv for lv in LEVELS if superior_of(lv) == level])
-    on = today(ctx)
+    on = ctx.today()
     return ReviewList(items=[review_view(r, on) for r in rows], total=len(rows))
 
 
@@ -434,7 +433,7 @@ async def get_review(
 ) -> ReviewView:
     require_role(principal, Role.SCHOOL_REGISTRAR, *REVIEWER_LEVEL)
     item, decisions = await _item_in_jurisdiction(ctx, principal, item_id)
-    return review_view(item, today(ctx), decisions)
+    return review_view(item, ctx.today(), decisions)
 
 
 class DecisionBody(BaseModel):
@@ -503,7 +502,7 @@ async def decide_review(
             detail=exc.reason,
         ) from None
     item, decisions = await _item_in_jurisdiction(ctx, principal, item_id)
-    return review_view(item, today(ctx), decisions)
+    return review_view(item, ctx.today(), decisions)
 
 
 class BatchBody(DecisionBody):
@@ -590,12 +589,12 @@ async def resubmit_review(
         if body.evidence_ids is not None:
             await check_evidence(uow.session, body.evidence_ids, item.school_code)
         try:
-            await resubmit(uow, item, body.payload, body.evidence_ids, principal, today(ctx), calendar(ctx))
+            await resubmit(uow, item, body.payload, body.evidence_ids, principal, ctx.today(), calendar(ctx))
         except ReviewNotAllowed as exc:
             raise _refused(exc) from None
         await uow.commit()
     item, decisions = await _item_in_jurisdiction(ctx, principal, item_id)
-    return review_view(item, today(ctx), decisions)
+    return review_view(item, ctx.today(), decisions)
 
 
 @router.post("/reviews/{item_id}/cancel", summary="Withdraw an item not yet approved", responses=RESPONSES)
@@ -611,7 +610,7 @@ async def cancel_review(
             raise _refused(exc) from None
         await uow.commit()
     item, decisions = await _item_in_jurisdiction(ctx, principal, item_id)
-    return review_view(item, today(ctx), decisions)
+    return review_view(item, ctx.today(), decisions)
 
 
 async def check_evidence(session: Any, evidence_ids: list[str], school_code: str) -> None:

@@ -49,7 +49,6 @@ from services.enrollment.review_items import (
     open_review,
     recheck_reason,
     register_effect,
-    today,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
@@ -200,7 +199,7 @@ async def start_status_change(
     response: Response,
 ) -> ReviewView:
     require_role(principal, Role.SCHOOL_REGISTRAR)
-    on = today(ctx)
+    on = ctx.today()
     attributes = {ATTR_STUDENT_ID: student_id, ATTR_CHANGE_TYPE: body.type.value}
     with tracer.start_as_current_span("open status change", attributes=attributes):
         async with ctx.uow() as uow:

@@ -31,7 +31,6 @@ from services.enrollment.registering import (
     write_registration,
 )
 from services.enrollment.registration_windows import window_violation
-from services.enrollment.review_items import today
 from shared.auth import CurrentPrincipal, Role, require_role
 from shared.china_time import today_in_china
 from shared.events.common import StudyForm
@@ -155,7 +154,7 @@ async def register_student(
         checked = validate_registration(body.candidate(), offer, today=today_in_china())
         # The intake's registration window (seed 004 art. 6, or the province's 补注册): reported
         # with the other broken rules, on class_id, since the class decides the intake.
-        closed = await window_violation(uow.session, klass, school, today(ctx))
+        closed = await window_violation(uow.session, klass, school, ctx.today())
         if closed is not None:
             raise rule_problems([closed, *(checked if isinstance(checked, list) else [])])
         if isinstance(checked, list):

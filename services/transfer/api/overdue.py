@@ -16,7 +16,7 @@ from services.transfer.domain.deadlines import expires_on, workdays_overdue
 from services.transfer.domain.review_levels import LEVEL_LABELS, ReviewLevel, Side, roles_for
 from services.transfer.domain.transfer_process import CaseState
 from services.transfer.models import DESTINATION_COLUMNS, ORIGIN_COLUMNS, OverdueFlag, TransferCase
-from services.transfer.overdue import calendar, today
+from services.transfer.overdue import calendar
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.jurisdiction import jurisdiction_level
 from shared.service import Context
@@ -81,7 +81,7 @@ async def overdue_steps(principal: CurrentPrincipal, ctx: Context) -> OverdueLis
         .order_by(OverdueFlag.due_on, OverdueFlag.transfer_id)
         .limit(500)
     )
-    on, cal = today(ctx), calendar(ctx)
+    on, cal = ctx.today(), calendar(ctx)
     expiry = ctx.settings.transfer_expiry_workdays
     async with ctx.sessionmaker() as session:
         rows = (await session.execute(query)).all()

@@ -14,7 +14,6 @@ from uuid6 import uuid7
 from services.enrollment.models import Student, StudentHistory
 from services.enrollment.models.workflow import ReviewItem
 from services.enrollment.pending_actions import flag_overdue_actions
-from services.enrollment.review_items import today
 from services.enrollment.tests.integration.conftest import SCHOOL, Province, envelope_of
 from services.enrollment.tests.integration.test_workflow_api import _decide, _evidence, pinned_today
 from shared.auth import Role
@@ -231,7 +230,7 @@ async def test_overdue__flagged_once_and_listed_for_the_bureau(p37: Province) ->
     [action] = await _actions(p37, student["id"])
     late = date.fromisoformat(action["due_on"]) + timedelta(days=1)
     with pinned_today(p37, late):
-        assert today(p37.ctx) == late
+        assert p37.ctx.today() == late
         [shown] = await _actions(p37, student["id"], Role.COUNTY, overdue="true")
         assert shown["overdue"] is True
         async with p37.ctx.sessionmaker() as session:

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from services.transfer.domain.deadlines import has_expired, is_overdue, review_due
 from services.transfer.models import OverdueFlag, TransferCase
-from services.transfer.overdue import SWEEPER_KEY, OverdueSweeper, calendar, sweep, today
+from services.transfer.overdue import SWEEPER_KEY, OverdueSweeper, calendar, sweep
 from services.transfer.tests.integration.cases import apply_from_other_province, apply_in_province, read_case
 from services.transfer.tests.integration.conftest import (
     HENAN_KAIFENG_SCHOOL,
@@ -47,7 +47,7 @@ def sweeper(henan: Province) -> OverdueSweeper:
 
 def began_on(henan: Province, *, expired: bool) -> date:
     """The latest start whose step is overdue today (and, if ``expired``, past the expiry)."""
-    cal, on = calendar(henan.ctx), today(henan.ctx)
+    cal, on = calendar(henan.ctx), henan.ctx.today()
     expiry = henan.ctx.settings.transfer_expiry_workdays
     start = on
     while True:
@@ -134,7 +134,7 @@ async def test_sweep__flags_a_late_step_once_to_the_county_and_lists_it(henan: P
             "转出学校",
             due.isoformat(),
         )
-        assert item["days_overdue"] == (today(henan.ctx) - due).days >= 1
+        assert item["days_overdue"] == (henan.ctx.today() - due).days >= 1
         assert item["workdays_overdue"] >= 0 and item["expires_on"] > due.isoformat()
         assert item["case"]["state"] == "UNDER_REVIEW"
     # Not its superior, not its office: the city is told only of its counties' late steps.
