@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from services.certificates.domain.certificate_number import InvalidCertificateNumber, format_grouped
 from services.certificates.printing.coverage import describe_character, unprintable_characters
 from shared.events.certificates import GraduationOutcome
 from shared.events.common import STUDENT_STATUS_LABELS
@@ -189,7 +190,7 @@ def certificate_fields(face: CertificateFace) -> dict[str, str]:
         "school_name": face.school_name,
         "issuer": face.issuer,
         "issued_on": chinese_date(face.issued_on),
-        "number": face.number,
+        "number": printed_number(face.number),
     }
 
 
@@ -198,6 +199,16 @@ GRADUATE_LIST_HEADER = ("序号", "姓名", "性别", "身份证号", "专业（
 
 def graduate_list_title(school_name: str, year: int) -> str:
     return f"{school_name}{year}年中等职业学校毕业生名单"
+
+
+def printed_number(number: str) -> str:
+    """A certificate number as a person reads it off paper and types it back: in the groups of
+    its parts (verification accepts it grouped or not); anything else, such as a draft's 未编号,
+    as given."""
+    try:
+        return format_grouped(number)
+    except InvalidCertificateNumber:
+        return number
 
 
 def graduate_list_cells(position: int, row: GraduateListRow) -> list[str]:
@@ -209,5 +220,5 @@ def graduate_list_cells(position: int, row: GraduateListRow) -> list[str]:
         mask_id_number(row.id_number),
         major_with_direction(row.major_name, row.skill_direction),
         outcome_in_chinese(row.outcome),
-        row.certificate_number,
+        printed_number(row.certificate_number),
     ]
