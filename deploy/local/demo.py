@@ -38,6 +38,11 @@ def main() -> int:
         return 1
     (deployment.home / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
     endpoints = deployment.endpoints()
+    graduation = report["graduation"]
+    graduated = (
+        f"{graduation['list_id']}: {len(graduation['certificates'])} certificates {graduation['list_state']},"
+        f" printer's file {graduation['printer_file']}"
+    )
     print(
         f"""
 Done. The stack is still running (`make down` stops it).
@@ -46,6 +51,8 @@ Done. The stack is still running (`make down` stops it).
   Student  {report["student_id"]}: {report["final_states"]["enrollment"]}
   Check-in {report["check_in"]["check_in"]["check_in_id"]}: {report["check_in"]["check_in"]["result"]} \
 (student {report["check_in"]["student"]}, password in deploy/local/checkin_step.py)
+  Graduation {graduated}
+  Verify a certificate (no sign-in): {endpoints["41"]["certificates"]}/verify
 
   The transfer request's trace:   make trace ID={report["transfer_trace_id"]}
   The final approval's trace:     make trace ID={report["final_approval_trace_id"]}
