@@ -35,7 +35,7 @@ def printer_part(output_dir: Path, batch_id: str, chunk: int) -> Path:
 
 
 class JoinFailed(RuntimeError):
-    pass
+    """qpdf could not join the printer's parts; the batch fails with its message."""
 
 
 async def join_printer_parts(output_dir: Path, batch_id: str, chunks: int) -> int:

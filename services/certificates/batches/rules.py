@@ -109,7 +109,7 @@ class BatchEvent(StrEnum):
 
 
 class TransitionNotAllowed(Exception):
-    pass
+    """A batch was asked to move in a way its state machine does not allow."""
 
 
 _TRANSITIONS: dict[tuple[BatchState, BatchEvent], BatchState] = {

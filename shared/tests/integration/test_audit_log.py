@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 class _Base(DeclarativeBase):
-    pass
+    """The test's own audit table, apart from any service's."""
 
 
 class _Entry(AuditColumns, _Base):

@@ -42,7 +42,7 @@ async def numbers_db() -> AsyncIterator[async_sessionmaker[AsyncSession]]:
 
 
 class BatchFailed(Exception):
-    pass
+    """Raised inside a batch's transaction so that it rolls back."""
 
 
 def new_school() -> str:
