@@ -33,8 +33,6 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from services.certificates.batches.worker import print_worker_of
-from services.certificates.domain.certificate_face import face_to_json, graduation_face
-from services.certificates.domain.certificate_number import Series, compose
 from services.certificates.models import (
     AuditEntry,
     Certificate,
@@ -47,6 +45,7 @@ from services.certificates.models import (
     PrintBatchItem,
     VerificationCode,
 )
+from services.certificates.tests.integration.approved_lists import issued_certificate
 from services.certificates.tests.integration.conftest import (
     PROVINCE,
     Area,
@@ -91,8 +90,6 @@ PATH_VALUES = {
     "code": "ABCD2345",
     "payload": "6BFOXN2",
 }
-
-_serials = itertools.count(1)
 
 
 def is_public(path: str) -> bool:
@@ -168,40 +165,9 @@ def place() -> Area:
 async def insert_certificate(
     running: RunningCertificates, area: Area, *, school: str | None = None, entry_id: str | None = None
 ) -> Certificate:
-    school_code = school or area.school
-    student = await running.seed_student(lineage=area.lineage(school_code))
-    facts = running.facts_for(student)
-    number = compose(YEAR, area.county, school_code, Series.graduation, next(_serials))
+    student = await running.seed_student(lineage=area.lineage(school))
     issued_on = today_in_china() if entry_id else ISSUED_ON
-    face = graduation_face(
-        facts,
-        outcome="graduated",
-        number=number,
-        issued_on=issued_on,
-        graduating_year=YEAR,
-        province=PROVINCE,
-    )
-    row = Certificate(
-        number=number,
-        kind="graduation",
-        student_id=student.student_id,
-        entry_id=entry_id,
-        province=PROVINCE,
-        city=area.city,
-        county=area.county,
-        school_code=school_code,
-        graduating_year=YEAR,
-        name=student.name,
-        outcome="graduated",
-        face=face_to_json(face),
-        qr_url=f"HTTPS://VERIFY.XUEJI.EXAMPLE/C/{uuid.uuid4().hex.upper()}",
-        status="valid",
-        issued_on=issued_on,
-    )
-    async with running.ctx.sessionmaker() as session:
-        session.add(row)
-        await session.commit()
-    return row
+    return await issued_certificate(running, student, issued_on=issued_on, year=YEAR, entry_id=entry_id)
 
 
 async def insert_list(

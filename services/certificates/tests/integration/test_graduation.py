@@ -9,9 +9,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.certificates.models import AuditEntry, Certificate, GraduationEntry, GraduationList
+from services.certificates.tests.integration.approved_lists import issued_certificate
 from services.certificates.tests.integration.conftest import Area, RunningCertificates, student_summary
 from shared.auth import Role
 from shared.china_time import today_in_china
@@ -398,29 +399,16 @@ async def _issued(
             graduated_on=graduated_on,
         )
         session.add(entry)
-        await session.flush()
-        certificate = Certificate(
-            number=f"T{uuid.uuid4().hex[:20].upper()}",
-            kind="graduation",
-            student_id=student.student_id,
-            entry_id=entry.id,
-            province="41",
-            city=area.city,
-            county=area.county,
-            school_code=area.school,
-            graduating_year=graduated_on.year,
-            name=student.name,
-            outcome="graduated",
-            face={"name": student.name},
-            qr_url="HTTPS://VERIFY.XUEJI.EXAMPLE/C/TEST",
-            status="valid",
-            issued_on=graduated_on,
-        )
-        session.add(certificate)
-        await session.flush()
-        entry.certificate_id = certificate.id
         await session.commit()
-        return student, certificate.id
+    certificate = await issued_certificate(certificates, student, issued_on=graduated_on, entry_id=entry.id)
+    async with certificates.ctx.sessionmaker() as session:
+        await session.execute(
+            update(GraduationEntry)
+            .where(GraduationEntry.id == entry.id)
+            .values(certificate_id=certificate.id)
+        )
+        await session.commit()
+    return student, certificate.id
 
 
 async def _roll_back(

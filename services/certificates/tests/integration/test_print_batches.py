@@ -16,7 +16,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,12 @@ from sqlalchemy import func, select
 
 from services.certificates.batches.files import PRINTER_FILE, batch_directory
 from services.certificates.batches.worker import PrintWorker, print_worker_of
-from services.certificates.domain.certificate_face import face_to_json, graduation_face
 from services.certificates.models import (
     AuditEntry,
-    Certificate,
     PrintBatch,
     PrintBatchItem,
 )
-from services.certificates.tests.integration.approved_lists import approved_list
+from services.certificates.tests.integration.approved_lists import approved_list, issued_certificate
 from services.certificates.tests.integration.conftest import (
     PROVINCE,
     Area,
@@ -97,37 +94,11 @@ async def issue(
         student = await certificates.seed_student(
             lineage=area.lineage(school_code), name=NAMES[position % len(NAMES)], class_id=class_id
         )
-        facts = certificates.facts_for(student)
         certificates.peers.photos[student.student_id] = id_photo_jpeg(position)
+        # Not a real number: the tests find these in the printed text by their own pattern.
         number = f"{YEAR}-{school_code}-{uuid.uuid4().hex[:10].upper()}"
-        face = graduation_face(
-            facts,
-            outcome="graduated",
-            number=number,
-            issued_on=date(YEAR, 6, 11),
-            graduating_year=YEAR,
-            province=PROVINCE,
-        )
-        row = Certificate(
-            number=number,
-            kind="graduation",
-            student_id=student.student_id,
-            province=PROVINCE,
-            city=area.city,
-            county=area.county,
-            school_code=school_code,
-            graduating_year=YEAR,
-            name=student.name,
-            outcome="graduated",
-            face=face_to_json(face),
-            qr_url=f"HTTPS://VERIFY.XUEJI.EXAMPLE/C/{uuid.uuid4().hex.upper()}",
-            status="valid",
-            issued_on=date(YEAR, 6, 11),
-        )
-        async with certificates.ctx.sessionmaker() as session:
-            session.add(row)
-            await session.commit()
-            issued.append(Issued(row.id, number, student.name, student.student_id))
+        row = await issued_certificate(certificates, student, number=number, year=YEAR)
+        issued.append(Issued(row.id, number, student.name, student.student_id))
     return issued
 
 

@@ -18,9 +18,10 @@ from sqlalchemy import select, update
 
 from services.certificates.domain.certificate_number import Series, compose
 from services.certificates.domain.qr_claims import QrClaims
-from services.certificates.keys import payload_key
 from services.certificates.models import AuditEntry, Certificate, VerificationCode
+from services.certificates.printing.face import CertificateKind
 from services.certificates.signing.qr_payload import seal
+from services.certificates.tests.integration.approved_lists import issued_certificate
 from services.certificates.tests.integration.conftest import (
     PROVINCE,
     SCHOOL_NAME,
@@ -43,50 +44,16 @@ async def issue(
     *,
     name: str = NAME,
     status: str = "valid",
-    kind: str = "graduation",
+    kind: CertificateKind = "graduation",
     replaces_id: str | None = None,
     student_id: str | None = None,
 ) -> Certificate:
-    """A certificate row as issuing writes it, its QR sealed with the province's payload key."""
-    series = Series.graduation if kind == "graduation" else Series.education_certificate
-    number = compose(2027, area.county, area.school, series, uuid.uuid4().int % 100_000)
-    key = payload_key(running.settings)
-    claims = QrClaims(
-        number=number,
-        name=name,
-        school_name=SCHOOL_NAME,
-        issued_on=date(2027, 6, 11),
-        outcome="graduated",
-        kind="graduation" if kind == "graduation" else "education_certificate",
-        province=PROVINCE,
+    """A certificate of ``name`` (a student of its own unless ``student_id`` is given) as issuing
+    writes it, its QR sealed with the province's payload key."""
+    student = await running.seed_student(
+        lineage=area.lineage(), name=name, student_id=student_id or str(uuid.uuid4())
     )
-    certificate = Certificate(
-        number=number,
-        kind=kind,
-        student_id=student_id or str(uuid.uuid4()),
-        replaces_id=replaces_id,
-        province=PROVINCE,
-        city=area.city,
-        county=area.county,
-        school_code=area.school,
-        graduating_year=2027,
-        name=name,
-        outcome="graduated",
-        face={
-            "kind": kind,
-            "number": number,
-            "name": name,
-            "id_number": ID_NUMBER,
-            "school_name": SCHOOL_NAME,
-        },
-        qr_url=seal(claims, key.key, key.kid, base_url=running.settings.certificate_verify_url),
-        status=status,
-        issued_on=date(2027, 6, 11),
-    )
-    async with running.ctx.sessionmaker() as session:
-        session.add(certificate)
-        await session.commit()
-    return certificate
+    return await issued_certificate(running, student, kind=kind, status=status, replaces_id=replaces_id)
 
 
 async def set_status(running: RunningCertificates, certificate_id: str, status: str) -> None:
