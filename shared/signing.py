@@ -61,14 +61,16 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+def private_key_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
 def generate_private_key_file(path: Path) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
+    path.write_bytes(private_key_pem(key))
     path.chmod(0o600)
     return key
 

@@ -15,8 +15,6 @@ for a PDF it cannot yet have, instead of signing with something verifiers would 
 from __future__ import annotations
 
 import functools
-import os
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +23,9 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from services.certificates.signing.pades import CertificatePdfSigner
+from shared.secret_files import create_once
 from shared.settings import Settings
-from shared.signing import generate_private_key_file, key_id_of, load_private_key
+from shared.signing import key_id_of, load_private_key, private_key_pem
 
 
 class KeysNotConfigured(RuntimeError):
@@ -45,16 +44,8 @@ class PayloadKey:
 
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     """The Ed25519 key in ``path``; made (0600) if the file does not exist yet."""
-    if path.exists():
-        return load_private_key(path)
-    draft = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    generate_private_key_file(draft)
-    try:
-        os.link(draft, path)  # fails if another process placed its key first: use that one
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink(missing_ok=True)
+    if not path.exists():
+        create_once(path, private_key_pem(Ed25519PrivateKey.generate()))
     return load_private_key(path)
 
 

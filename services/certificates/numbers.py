@@ -9,8 +9,6 @@ of graduation keeps its number used, so no number is ever given to two certifica
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from services.certificates.domain.certificate_number import (
     permute_serial,
 )
 from services.certificates.models import CertificateNumberCounter
+from shared.secret_files import create_once
 from shared.settings import Settings
 
 
@@ -119,20 +118,6 @@ def number_key(settings: Settings) -> bytes:
 
 def create_number_key_file(path: Path) -> None:
     """A new random number key at ``path`` (0600), unless one is there already: that one is kept.
-
     Also called by provisioning (deploy/local/provision.py), for containers that mount the key
-    read-only. Written aside then linked into place: two processes starting together keep one
-    key, and neither reads a half-written file (os.link refuses to replace an existing name)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(secrets.token_hex(MIN_KEY_BYTES) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        # Another process may have made it first: its key is the key.
-        with contextlib.suppress(FileExistsError):
-            os.link(draft, path)
-    finally:
-        draft.unlink()
+    read-only."""
+    create_once(path, (secrets.token_hex(MIN_KEY_BYTES) + "\n").encode("ascii"))

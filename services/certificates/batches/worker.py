@@ -155,8 +155,10 @@ class PrintWorker(PeriodicTask):
         return found is not None
 
     async def _lane(self) -> None:
-        while not self._stopping.is_set() and await self.render_next_chunk():
-            pass
+        # Chunks back to back while there are free ones; the next wake or poll starts again.
+        while not self._stopping.is_set():
+            if not await self.render_next_chunk():
+                return
 
     async def render_next_chunk(self) -> bool:
         """Claim, render and record one chunk; False when no chunk is free (or peers are down:

@@ -279,16 +279,23 @@ async def test_page__form_answers_and_escapes(certificates: RunningCertificates,
 # --- verification codes ---------------------------------------------------------------------------
 
 
+async def ask_code(
+    running: RunningCertificates, certificate_id: str, valid_days: int, headers: dict[str, str]
+) -> httpx.Response:
+    """A graduate (or whoever ``headers`` names) asks for a verification code."""
+    return await running.client.post(
+        "/api/v1/my/verification-codes",
+        json={"certificate_id": certificate_id, "valid_days": valid_days},
+        headers=headers,
+    )
+
+
 async def test_code__works_then_expires(certificates: RunningCertificates, area: Area) -> None:
     student_id = str(uuid.uuid4())
     certificate = await issue(certificates, area, student_id=student_id)
     graduate = certificates.auth(Role.STUDENT, area.school, student_id=student_id)
 
-    made = await certificates.client.post(
-        "/api/v1/my/verification-codes",
-        json={"certificate_id": certificate.id, "valid_days": 30},
-        headers=graduate,
-    )
+    made = await ask_code(certificates, certificate.id, 30, graduate)
     assert made.status_code == 201, made.text
     code = made.json()["code"]
     assert len(code) == 12
@@ -325,11 +332,7 @@ async def test_code__revoked_answers_expired_and_lists_as_dead(
     student_id = str(uuid.uuid4())
     certificate = await issue(certificates, area, student_id=student_id)
     graduate = certificates.auth(Role.STUDENT, area.school, student_id=student_id)
-    made = await certificates.client.post(
-        "/api/v1/my/verification-codes",
-        json={"certificate_id": certificate.id, "valid_days": 1},
-        headers=graduate,
-    )
+    made = await ask_code(certificates, certificate.id, 1, graduate)
     code = made.json()["code"]
 
     revoked = await certificates.client.delete(f"/api/v1/my/verification-codes/{code}", headers=graduate)
@@ -345,11 +348,7 @@ async def test_code__not_for_anothers_certificate(certificates: RunningCertifica
     certificate = await issue(certificates, area, student_id=str(uuid.uuid4()))
     someone_else = certificates.auth(Role.STUDENT, area.school, student_id=str(uuid.uuid4()))
 
-    made = await certificates.client.post(
-        "/api/v1/my/verification-codes",
-        json={"certificate_id": certificate.id, "valid_days": 30},
-        headers=someone_else,
-    )
+    made = await ask_code(certificates, certificate.id, 30, someone_else)
 
     assert made.status_code == 404
     assert made.headers["content-type"].startswith("application/problem+json")
@@ -359,11 +358,7 @@ async def test_code__nor_to_revoke_anothers_code(certificates: RunningCertificat
     owner_id = str(uuid.uuid4())
     certificate = await issue(certificates, area, student_id=owner_id)
     owner = certificates.auth(Role.STUDENT, area.school, student_id=owner_id)
-    made = await certificates.client.post(
-        "/api/v1/my/verification-codes",
-        json={"certificate_id": certificate.id, "valid_days": 5},
-        headers=owner,
-    )
+    made = await ask_code(certificates, certificate.id, 5, owner)
     someone_else = certificates.auth(Role.STUDENT, area.school, student_id=str(uuid.uuid4()))
 
     response = await certificates.client.delete(
@@ -381,10 +376,8 @@ async def test_code__a_voided_certificate_cannot_be_shared(
     student_id = str(uuid.uuid4())
     certificate = await issue(certificates, area, student_id=student_id, status="voided")
 
-    made = await certificates.client.post(
-        "/api/v1/my/verification-codes",
-        json={"certificate_id": certificate.id, "valid_days": 30},
-        headers=certificates.auth(Role.STUDENT, area.school, student_id=student_id),
+    made = await ask_code(
+        certificates, certificate.id, 30, certificates.auth(Role.STUDENT, area.school, student_id=student_id)
     )
 
     assert made.status_code == 409
@@ -395,10 +388,11 @@ async def test_code__valid_days_1_to_90(certificates: RunningCertificates, area:
     student_id = str(uuid.uuid4())
     certificate = await issue(certificates, area, student_id=student_id)
 
-    made = await certificates.client.post(
-        "/api/v1/my/verification-codes",
-        json={"certificate_id": certificate.id, "valid_days": days},
-        headers=certificates.auth(Role.STUDENT, area.school, student_id=student_id),
+    made = await ask_code(
+        certificates,
+        certificate.id,
+        days,
+        certificates.auth(Role.STUDENT, area.school, student_id=student_id),
     )
 
     assert made.status_code == 422
@@ -407,10 +401,8 @@ async def test_code__valid_days_1_to_90(certificates: RunningCertificates, area:
 async def test_code__only_a_graduate_makes_codes(certificates: RunningCertificates, area: Area) -> None:
     certificate = await issue(certificates, area)
 
-    made = await certificates.client.post(
-        "/api/v1/my/verification-codes",
-        json={"certificate_id": certificate.id, "valid_days": 30},
-        headers=certificates.auth(Role.SCHOOL_REGISTRAR, area.school),
+    made = await ask_code(
+        certificates, certificate.id, 30, certificates.auth(Role.SCHOOL_REGISTRAR, area.school)
     )
     anonymous = await certificates.client.post(
         "/api/v1/my/verification-codes", json={"certificate_id": certificate.id, "valid_days": 30}
