@@ -4,7 +4,8 @@ Checks (``transfer.transfer.requested``, local): vouch for the sides that are in
 the student at the origin and the school and class at the destination, with the facts the
 transfer service judges eligibility on. Approval (``transfer.transfer.approved``, local, in the
 origin province): inside the province the record moves to the new school; across provinces it
-is released to the partner (自动调档), which admits it (``enrollment.record.released``). Lookups
+is released to the partner (自动调档), which admits it (``enrollment.record.released``); the
+origin's verification summary beside it is parked if it comes first, and applied on admission. Lookups
 (``transfer.lookup.requested``, from a partner) answer who a student is, when name and number
 match.
 """
@@ -16,7 +17,9 @@ from datetime import UTC, date, datetime
 from uuid import UUID
 
 from opentelemetry import trace
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.domain.registration import names_match, resident_id_in_number
 from services.enrollment.domain.student_state import (
@@ -34,6 +37,7 @@ from services.enrollment.domain.transfer_admission import (
 )
 from services.enrollment.domain.transfer_checks import ClassHere, SchoolHere, destination_check, origin_check
 from services.enrollment.models import School, SchoolClass, Student, StudentHistory
+from services.enrollment.models.parked_summaries import PARKED_SUMMARY_UNIQUE, ParkedVerificationSummary
 from services.enrollment.records import history_entry, history_of, lineage_of, summary_of
 from shared.bus.unit_of_work import UnitOfWork
 from shared.events.checkin import VerificationSummaryReleased
@@ -326,6 +330,7 @@ async def admit_released_record(
         attributes={ATTR_TRANSFER_ID: event.transfer_id, ATTR_STUDENT_ID: event.student_id},
     ):
         session = uow.session
+        await _lock_arrival(session, event.student_id)
         student = await session.get(Student, event.student_id, with_for_update=True)
         if student is not None and student.status != StudentState.TRANSFERRED_OUT:
             log.warning("transfer %s: student %s is already here", event.transfer_id, event.student_id)
@@ -397,6 +402,7 @@ async def admit_released_record(
                 detail=f"从 {from_province} {what} {school.name}（转学申请 {event.transfer_id}）",
             )
         )
+        await _apply_parked_summaries(session, student.id)
         uow.emit(
             StudentTransferredIn(
                 student=summary_of(student, school.name),
@@ -430,31 +436,72 @@ def verification_summary_detail(event: VerificationSummaryReleased, from_provinc
     )
 
 
-async def add_verification_summary(
-    uow: UnitOfWork, event: VerificationSummaryReleased, *, from_province: str
-) -> None:
-    """Destination: the origin's verification summary joins the student's history. It travels
-    beside the released record and may come first: then the bus retries until the record is here."""
-    student = await uow.session.get(Student, event.student_id, with_for_update=True)
-    if student is None or student.status == StudentState.TRANSFERRED_OUT:
-        raise LookupError(
-            f"transfer {event.transfer_id}: the record of {event.student_id} has not arrived yet"
-        )
-    detail = verification_summary_detail(event, from_province)
-    already = await uow.session.scalar(
+async def _lock_arrival(session: AsyncSession, student_id: str) -> None:
+    """Admission and a summary for the same student take turns. A student not here yet has no
+    row to lock: without this a summary could park while the record is being admitted, unseen
+    by the admission, and wait for a record that has already come."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"enrollment.arrival:{student_id}"}
+    )
+
+
+async def _add_summary_line(session: AsyncSession, student_id: str, from_province: str, detail: str) -> None:
+    """The summary's history line, once: a replayed summary (or record) finds it already there."""
+    already = await session.scalar(
         select(StudentHistory.id).where(
-            StudentHistory.student_id == student.id,
+            StudentHistory.student_id == student_id,
             StudentHistory.action == VERIFICATION_SUMMARY,
             StudentHistory.detail == detail,
         )
     )
     if already is None:
-        uow.session.add(
+        session.add(
             StudentHistory(
-                student_id=student.id,
+                student_id=student_id,
                 at=datetime.now(UTC),
                 province=from_province,
                 action=VERIFICATION_SUMMARY,
                 detail=detail,
             )
         )
+
+
+async def _apply_parked_summaries(session: AsyncSession, student_id: str) -> None:
+    """Admission: the summaries that overtook the record join its history in the same transaction."""
+    parked = await session.execute(
+        delete(ParkedVerificationSummary)
+        .where(ParkedVerificationSummary.student_id == student_id)
+        .returning(ParkedVerificationSummary.from_province, ParkedVerificationSummary.detail)
+    )
+    for from_province, detail in parked.all():
+        await _add_summary_line(session, student_id, from_province, detail)
+
+
+async def add_verification_summary(
+    uow: UnitOfWork, event: VerificationSummaryReleased, *, from_province: str
+) -> None:
+    """Destination: the origin's verification summary joins the student's history. It travels
+    beside the released record and may come first: then it is parked until admission applies it
+    (retrying instead would dead-letter it whenever the record is late by more than the bus's
+    few seconds of retries, e.g. while the partner's shovel or our broker restarts)."""
+    session = uow.session
+    await _lock_arrival(session, event.student_id)
+    student = await session.get(Student, event.student_id, with_for_update=True)
+    detail = verification_summary_detail(event, from_province)
+    if student is None or student.status == StudentState.TRANSFERRED_OUT:
+        log.info(
+            "transfer %s: summary for %s parked until the record arrives", event.transfer_id, event.student_id
+        )
+        # A replay of a summary still parked is the same row: nothing to add.
+        await session.execute(
+            insert(ParkedVerificationSummary)
+            .values(
+                student_id=event.student_id,
+                transfer_id=event.transfer_id,
+                from_province=from_province,
+                detail=detail,
+            )
+            .on_conflict_do_nothing(constraint=PARKED_SUMMARY_UNIQUE)
+        )
+        return
+    await _add_summary_line(session, student.id, from_province, detail)

@@ -15,14 +15,16 @@ from uuid6 import uuid7
 
 from services.enrollment.domain.transfer_admission import entry_year_of_school_year
 from services.enrollment.models import Student, StudentHistory
+from services.enrollment.models.parked_summaries import ParkedVerificationSummary
 from services.enrollment.tests.integration.conftest import PARTNER, SCHOOL, Province, envelope_of
 from shared.auth import Role
-from shared.bus.consumer import DEAD_REASON_HEADER
-from shared.bus.tables import OutboxMessage
+from shared.bus.consumer import DEAD_REASON_HEADER, consumer_queue_names
+from shared.bus.tables import InboxMessage, OutboxMessage
 from shared.bus.topology import (
     EVENTS_EXCHANGE,
     INTERPROVINCE_IN,
     INTERPROVINCE_OUT,
+    dead_letter_queue_name,
     interprovince_routing_key,
     partner_queue_name,
 )
@@ -736,7 +738,7 @@ async def test_verification_summary__joins_the_history_even_when_it_comes_before
         first_round_on=date(2025, 3, 3),
         last_round_on=date(2026, 11, 2),
     )
-    # The summary overtakes the record: the bus retries it until the record is here.
+    # The summary overtakes the record: it is parked until the record is here.
     await p41.publish_from_partner(summary)
     await p41.publish_from_partner(released)
     await _admitted(p41, student_id)
@@ -756,3 +758,112 @@ async def test_verification_summary__joins_the_history_even_when_it_comes_before
     # The same summary again (a partner resending it as a new message) adds nothing.
     await p41.applied(await p41.publish_from_partner(summary))
     assert len([a for a, _ in await _history_actions(p41, student_id) if a == "verification_summary"]) == 1
+
+
+async def _settled(p: Province, envelope: EventEnvelope) -> str:
+    """How the consumer of partner events finished with ``envelope``: "applied" (its inbox row is
+    committed) or "dead-lettered" (it is in the dead-letter queue, from which it is taken)."""
+    dlq_name = dead_letter_queue_name(consumer_queue_names("enrollment")[1])
+    connection = await aio_pika.connect(p.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        dlq = await channel.get_queue(dlq_name)
+
+        async def outcome() -> str | None:
+            async with p.ctx.sessionmaker() as session:
+                if await session.scalar(
+                    select(InboxMessage.event_id).where(InboxMessage.event_id == envelope.id)
+                ):
+                    return "applied"
+            while (message := await dlq.get(fail=False)) is not None:
+                if EventEnvelope.from_bytes(message.body).id == envelope.id:
+                    await message.ack()
+                    return "dead-lettered"
+                await message.nack(requeue=True)
+            return None
+
+        return await eventually(outcome)
+
+
+async def _parked(p: Province, student_id: str) -> list[str]:
+    async with p.ctx.sessionmaker() as session:
+        rows = await session.scalars(
+            select(ParkedVerificationSummary.detail).where(ParkedVerificationSummary.student_id == student_id)
+        )
+        return list(rows)
+
+
+async def _summary_lines(p: Province, student_id: str) -> list[str]:
+    return [
+        detail for action, detail in await _history_actions(p, student_id) if action == "verification_summary"
+    ]
+
+
+async def test_verification_summary__long_before_the_record_is_parked_not_dead_lettered(
+    p37: Province, p41: Province
+) -> None:
+    """The record held up longer than the bus retries (a shovel or broker restart): the summary
+    waits in enrollment, not in the dead-letter queue, and admission applies it once."""
+    student_id = str(uuid7())
+    released = _released_record(p37, student_id)
+    summary = VerificationSummaryReleased(
+        student_id=student_id,
+        transfer_id=released.transfer_id,
+        rounds_checked_in=7,
+        rounds_missed=2,
+        misses_excused=0,
+        leaves_granted=1,
+        first_round_on=date(2025, 3, 3),
+        last_round_on=date(2026, 11, 2),
+    )
+    # Only once the summary is settled is the record sent: no retry can bridge the gap.
+    assert await _settled(p41, await p41.publish_from_partner(summary)) == "applied"
+    # A partner resending it while it waits parks nothing more.
+    assert await _settled(p41, await p41.publish_from_partner(summary)) == "applied"
+    [parked] = await _parked(p41, student_id)
+    assert "核验通过 7 轮，缺勤 2 轮" in parked
+    assert await _status(p41, student_id) is None
+
+    await p41.publish_from_partner(released)
+    await _admitted(p41, student_id)
+    # Applied by the admission itself, in its transaction: there the moment the record is.
+    [line] = await _summary_lines(p41, student_id)
+    assert line == parked
+    assert await _parked(p41, student_id) == []
+
+    # Replays of the summary and of the record (new messages, as a partner resending them) add none.
+    assert await _settled(p41, await p41.publish_from_partner(summary)) == "applied"
+    assert await _settled(p41, await p41.publish_from_partner(released)) == "applied"
+    assert await _summary_lines(p41, student_id) == [line]
+    assert await _parked(p41, student_id) == []
+
+
+async def test_verification_summary__for_a_record_still_away_waits_for_its_return(p41: Province) -> None:
+    """A student who once left 41 is coming back: the old record here is transferred out, and a
+    summary that overtakes the record waits for it instead of joining the stale one."""
+    student = await p41.register(name="吴刚")
+    await _set_status(p41, student["id"], "transferred_out")
+    released = _released_record(
+        p41,
+        student["id"],
+        student_number=student["student_number"],
+        id_number=student["student_number"][1:],
+        history=[],
+    )
+    summary = VerificationSummaryReleased(
+        student_id=student["id"],
+        transfer_id=released.transfer_id,
+        rounds_checked_in=3,
+        rounds_missed=0,
+        misses_excused=0,
+        leaves_granted=0,
+    )
+    assert await _settled(p41, await p41.publish_from_partner(summary)) == "applied"
+    assert await _summary_lines(p41, student["id"]) == []
+    assert len(await _parked(p41, student["id"])) == 1
+
+    assert await _settled(p41, await p41.publish_from_partner(released)) == "applied"
+    assert await _status(p41, student["id"]) == "in_school"
+    [line] = await _summary_lines(p41, student["id"])
+    assert "核验通过 3 轮，缺勤 0 轮" in line
+    assert await _parked(p41, student["id"]) == []
