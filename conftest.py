@@ -1,5 +1,5 @@
 """Marks tests by where they live: ``*/integration/`` talk to the real servers, ``tests/e2e/``
-start both provinces' processes. ``make test-fast`` skips both."""
+and ``tests/browser/`` start the provinces' processes. ``make test-fast`` skips both."""
 
 from __future__ import annotations
 
@@ -11,5 +11,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = str(item.path)
         if "/integration/" in path:
             item.add_marker(pytest.mark.integration)
-        if "/tests/e2e/" in path:
+        if "/tests/e2e/" in path or "/tests/browser/" in path:
             item.add_marker(pytest.mark.e2e)

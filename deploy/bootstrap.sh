@@ -234,6 +234,40 @@ ensure_certificate_tools() {
     apt_install "${missing[@]}"
 }
 
+# --- The web console: its two npm packages, and a browser for its tests -----------------------
+
+# Chromium (Debian's: Playwright never downloads one) and ffmpeg (turns a face photo into the
+# fake camera's video) for the browser tests; Node.js and npm install htmx and ECharts from the
+# lock file (WEB.md). --no-install-recommends: Chromium recommends a desktop's worth of packages.
+WEB_PACKAGES=(chromium ffmpeg nodejs npm)
+CONSOLE_DIR="$REPO_ROOT/services/console"
+
+ensure_web_tools() {
+    local missing=() package
+    for package in "${WEB_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    # A Node.js from elsewhere (nvm, NodeSource) is as good as Debian's.
+    if command -v node >/dev/null && command -v npm >/dev/null; then
+        local filtered=()
+        for package in "${missing[@]}"; do
+            [[ $package == nodejs || $package == npm ]] || filtered+=("$package")
+        done
+        missing=("${filtered[@]}")
+    fi
+    if ((${#missing[@]} > 0)); then
+        need_root "not installed: ${missing[*]}" "apt-get install -y --no-install-recommends ${missing[*]}" || return 0
+        apt_install --no-install-recommends "${missing[@]}"
+    fi
+    local stamp="$CONSOLE_DIR/node_modules/.package-lock.sha256" wanted
+    wanted=$(sha256sum "$CONSOLE_DIR/package-lock.json" | cut -d ' ' -f 1)
+    if [[ ! -f $stamp || $(<"$stamp") != "$wanted" ]]; then
+        say "installing the console's npm packages (npm ci)"
+        (cd "$CONSOLE_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        printf '%s\n' "$wanted" >"$stamp"
+    fi
+}
+
 # --- Python ----------------------------------------------------------------------------------
 
 is_python311() { "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; }
@@ -285,6 +319,7 @@ main() {
     ensure_redis
     ensure_rabbitmq
     ensure_certificate_tools
+    ensure_web_tools
     ensure_venv
     if ((${#NEEDS_ROOT[@]} > 0)); then
         say "not in place, and only root can fix it: run sudo $0, or as root:"

@@ -14,6 +14,9 @@ from typing import Any
 from deploy.local.certificate_ca import paths_for
 
 SERVICES = ("identity", "enrollment", "checkin", "transfer", "certificates")
+# The web console of each province (services/console): no database or broker of its own.
+CONSOLE = "console"
+HTTP_PROCESSES = (*SERVICES, CONSOLE)
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -39,6 +42,9 @@ class Deployment:
     # Where a shovel running inside the broker delivers to a partner's virtual host; written
     # into each province's partner registry (docker compose adds its broker user).
     broker_uri_template: str = "amqp:///{vhost}"
+    # province -> HTTPS port of its console on every interface, for phones on the local network
+    # (deploy/local/console_tls.py makes the certificate); none in tests.
+    console_tls_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def home(self) -> Path:
@@ -96,8 +102,33 @@ class Deployment:
     def endpoints(self) -> dict[str, dict[str, str]]:
         return {p: {s: self.base_url(p, s) for s in SERVICES} for p in self.provinces}
 
+    def console_url(self, province: str) -> str:
+        return self.base_url(province, CONSOLE)
+
+    @property
+    def console_tls_dir(self) -> Path:
+        return (self.keys_root or self.home / "keys") / "console-tls"
+
+    def console_environment(self, province: str) -> dict[str, str]:
+        """The console's XUEJI_* variables: where its province's services are."""
+        env = {
+            "XUEJI_PROVINCE": province,
+            "XUEJI_HTTP_HOST": "127.0.0.1",
+            "XUEJI_HTTP_PORT": str(self.port(province, CONSOLE)),
+            "XUEJI_TRACE_DIR": str(self.trace_dir.resolve()),
+            **{f"XUEJI_{s.upper()}_URL": self.base_url(province, s) for s in SERVICES},
+        }
+        tls_port = self.console_tls_ports.get(province)
+        if tls_port is not None:
+            env["XUEJI_TLS_PORT"] = str(tls_port)
+            env["XUEJI_TLS_CERT_FILE"] = str((self.console_tls_dir / "console.pem").resolve())
+            env["XUEJI_TLS_KEY_FILE"] = str((self.console_tls_dir / "console.key").resolve())
+        return env
+
     def environment(self, province: str, service: str) -> dict[str, str]:
         """The XUEJI_* variables of one process (docs/configuration.md)."""
+        if service == CONSOLE:
+            return self.console_environment(province)
         keys = self.keys_dir(province)
         env = {
             "XUEJI_PROVINCE": province,
@@ -142,5 +173,13 @@ class Deployment:
 
 
 def demo_ports(provinces: tuple[str, ...] = ("41", "37")) -> dict[str, dict[str, int]]:
-    """Fixed, memorable ports for the demo: 41 → 8101–8105, 37 → 8201–8205, a third → 8301–…"""
-    return {p: {s: 8100 + 100 * i + j + 1 for j, s in enumerate(SERVICES)} for i, p in enumerate(provinces)}
+    """Fixed, memorable ports for the demo: 41 → 8101–8105 and its console 8106, 37 → 8201–8206,
+    a third → 8301–…"""
+    return {
+        p: {s: 8100 + 100 * i + j + 1 for j, s in enumerate(HTTP_PROCESSES)} for i, p in enumerate(provinces)
+    }
+
+
+def demo_console_tls_ports(provinces: tuple[str, ...] = ("41", "37")) -> dict[str, int]:
+    """HTTPS for phones: 41 → 8443, 37 → 8444."""
+    return {p: 8443 + i for i, p in enumerate(provinces)}

@@ -19,7 +19,15 @@ from pathlib import Path
 
 import httpx
 
-from deploy.local.layout import SERVICES, Deployment, demo_ports
+from deploy.local.console_tls import ensure_console_certificate
+from deploy.local.layout import (
+    CONSOLE,
+    HTTP_PROCESSES,
+    SERVICES,
+    Deployment,
+    demo_console_tls_ports,
+    demo_ports,
+)
 from deploy.local.provision import ensure_shovels, provision
 
 READY_TIMEOUT_SECONDS = 120
@@ -86,9 +94,11 @@ def start_process(
     return process.pid
 
 
-def wait_ready(deployment: Deployment, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+def wait_ready(
+    deployment: Deployment, timeout: float = READY_TIMEOUT_SECONDS, processes: tuple[str, ...] = SERVICES
+) -> None:
     deadline = time.monotonic() + timeout
-    pending = {(p, s) for p in deployment.provinces for s in SERVICES}
+    pending = {(p, s) for p in deployment.provinces for s in processes if s in deployment.ports.get(p, {})}
     while pending:
         for province, service in sorted(pending):
             if running_pid(deployment, province, service) is None:
@@ -117,6 +127,12 @@ def up(deployment: Deployment) -> list[dict[str, str]]:
         for worker, (service, module) in WORKERS.items():
             if running_pid(deployment, province, worker) is None:
                 start_process(deployment, province, worker, module=module, settings_of=service)
+    if deployment.console_tls_ports:
+        ensure_console_certificate(deployment.console_tls_dir)
+    for province in deployment.provinces:
+        if CONSOLE in deployment.ports[province] and running_pid(deployment, province, CONSOLE) is None:
+            start_process(deployment, province, CONSOLE)
+    wait_ready(deployment, processes=tuple(p for p in HTTP_PROCESSES if p not in SERVICES))
     (deployment.home / "endpoints.json").write_text(json.dumps(deployment.endpoints(), indent=1))
     return accounts
 
@@ -135,19 +151,22 @@ def stop_process(deployment: Deployment, province: str, service: str, *, sig: in
 
 def down(deployment: Deployment) -> None:
     for province in deployment.provinces:
-        for name in (*WORKERS, *SERVICES):
+        for name in (CONSOLE, *WORKERS, *SERVICES):
             stop_process(deployment, province, name)
 
 
 def status(deployment: Deployment) -> dict[str, dict[str, str]]:
     return {
-        p: {s: ("running" if running_pid(deployment, p, s) else "stopped") for s in (*SERVICES, *WORKERS)}
+        p: {
+            s: ("running" if running_pid(deployment, p, s) else "stopped")
+            for s in (*HTTP_PROCESSES, *WORKERS)
+        }
         for p in deployment.provinces
     }
 
 
 def demo_deployment() -> Deployment:
-    return Deployment(name="demo", ports=demo_ports())
+    return Deployment(name="demo", ports=demo_ports(), console_tls_ports=demo_console_tls_ports())
 
 
 def main() -> None:

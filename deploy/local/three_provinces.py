@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from deploy.local.layout import SERVICES, Deployment
+from deploy.local.layout import HTTP_PROCESSES, Deployment
 from deploy.local.provision import deprovision
 from deploy.local.stack import down, up
 from shared.testing import free_port
@@ -24,7 +24,7 @@ def three_provinces(
         name=f"{prefix}{uuid.uuid4().hex[:8]}",
         root=root,
         provinces=PROVINCES,
-        ports={p: {s: free_port() for s in SERVICES} for p in PROVINCES},
+        ports={p: {s: free_port() for s in HTTP_PROCESSES} for p in PROVINCES},
     )
     try:
         yield deployment, up(deployment)

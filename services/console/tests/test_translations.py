@@ -1,0 +1,62 @@
+"""Every text a person reads exists in both languages: each Chinese message of the templates and
+of the page modules has an English translation, and no translation is left over."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from jinja2 import Environment
+
+from services.console.i18n import CATALOG_DIR, read_catalog
+from services.console.menu import MENU
+
+CONSOLE = Path(__file__).resolve().parents[1]
+HAS_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def source_messages() -> set[str]:
+    """What ``_("…")`` wraps in templates (Jinja2's Babel extractor) and in Python modules, and
+    the menu's labels (translated in the template by variable)."""
+    method_map = [("templates/**.html", "jinja2"), ("**.py", "python")]
+    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
+    found: set[str] = set()
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+        CONSOLE, method_map=method_map, options_map=options, keywords={"_": None, "gettext": None}
+    ):
+        texts = message if isinstance(message, tuple) else (message,)
+        found.update(t for t in texts if t)
+    for section in MENU:
+        found.add(section.label)
+        found.update(item.label for item in section.items)
+    return found
+
+
+def test_every_message_has_its_english() -> None:
+    english = read_catalog("en")
+    translated = {message.id for message in english if message.id and message.string}
+    missing = sorted(m for m in source_messages() if HAS_CHINESE.search(m) and m not in translated)
+    assert not missing, "no English for:\n" + "\n".join(missing)
+
+
+def test_no_translation_is_left_without_its_source() -> None:
+    english = read_catalog("en")
+    sources = source_messages()
+    unused = sorted(str(m.id) for m in english if m.id and m.id not in sources)
+    assert not unused, "translations nothing uses:\n" + "\n".join(unused)
+
+
+def test_each_po_file_parses_and_keeps_placeholders() -> None:
+    placeholder = re.compile(r"%\((\w+)\)s")
+    for message in read_catalog("en"):
+        if message.id and message.string:
+            source, english = str(message.id), str(message.string)
+            assert set(placeholder.findall(source)) == set(placeholder.findall(english)), source
+    assert list(CATALOG_DIR.glob("en/*.po"))
+
+
+def test_templates_compile() -> None:
+    environment = Environment(extensions=["jinja2.ext.i18n"])
+    for template in (CONSOLE / "templates").rglob("*.html"):
+        environment.parse(template.read_text(), name=str(template))

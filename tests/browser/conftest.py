@@ -1,0 +1,205 @@
+"""Browser tests: Debian's Chromium driven by Playwright (never a downloaded browser) against the
+consoles of a real three-province deployment, with the walking skeleton run once so that there
+are classes, students, rounds, transfers and certificates to look at (WEB.md).
+
+Each test signs in as people do (``sign_in``), and may open its own browser with a fake camera
+fed from a face photo (``camera_browser``) and a fake position (context ``geolocation``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright
+
+from deploy.local.layout import Deployment
+from deploy.local.scenario import Scenario
+from deploy.local.stack import demo_deployment
+from deploy.local.three_provinces import three_provinces
+
+CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parents[2]
+FACES = REPO.parent / "shared" / "data" / "faces"
+AXE = REPO / "services" / "console" / "node_modules" / "axe-core" / "axe.min.js"
+# Without the background-networking flags Chromium keeps trying Google's hosts, which this
+# machine's closed network refuses (python-svc.md).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class Stack:
+    deployment: Deployment
+    accounts: list[dict[str, str]]
+    report: dict[str, Any]
+    scenario: Scenario
+
+    def console(self, province: str = "41") -> str:
+        return self.deployment.console_url(province)
+
+    def account(self, province: str, role: str, org: str | None = None) -> dict[str, str]:
+        return self.scenario.account(province, role, org)
+
+
+def running_demo() -> Stack:
+    """``XUEJI_BROWSER_ON_DEMO=1``: the stack ``make demo`` left running, for quick runs while
+    working on a page (the suite itself always makes its own)."""
+    deployment = demo_deployment()
+    accounts = json.loads((deployment.home / "accounts.json").read_text())
+    report = json.loads((deployment.home / "report.json").read_text())
+    return Stack(deployment, accounts, report, Scenario(deployment, accounts, log=lambda line: None))
+
+
+@pytest.fixture(scope="package")
+def stack() -> Iterator[Stack]:
+    """Set up and torn down in a thread of its own: Playwright's sync API keeps an event loop
+    running on the test thread, where the deployment's ``asyncio.run`` calls would fail."""
+    if os.environ.get("XUEJI_BROWSER_ON_DEMO") == "1":
+        yield running_demo()
+        return
+    ready: queue.Queue[Stack | BaseException] = queue.Queue()
+    done = threading.Event()
+
+    def hold() -> None:
+        try:
+            with three_provinces("w") as (deployment, accounts):
+                scenario = Scenario(deployment, accounts, log=lambda line: None)
+                ready.put(Stack(deployment, accounts, scenario.run(), scenario))
+                done.wait()
+        except BaseException as exc:
+            ready.put(exc)
+
+    holder = threading.Thread(target=hold, name="browser-test-stack")
+    holder.start()
+    got = ready.get()
+    try:
+        if isinstance(got, BaseException):
+            raise got
+        yield got
+    finally:
+        done.set()
+        holder.join()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "locale": "zh-CN", "viewport": {"width": 1366, "height": 900}}
+
+
+def sign_in(page: Page, console: str, account: dict[str, str], *, student: bool = False) -> None:
+    """Sign in through the form, as a person does."""
+    page.goto(f"{console}/m/signin" if student else f"{console}/signin")
+    page.get_by_label("账号").fill(account["username"])
+    page.get_by_label("密码").fill(account["password"])
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/signin" not in url)
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical findings on the page as it is now. Evaluated over the
+    DevTools protocol, which the page's Content-Security-Policy does not govern."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
+    results: dict[str, Any] = page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def assert_accessible(page: Page) -> None:
+    found = serious_violations(page)
+    assert not found, json.dumps(found, ensure_ascii=False, indent=1)
+
+
+SCREENSHOTS = REPO / "docs" / "console"
+
+
+def screenshot(page: Page, name: str) -> None:
+    """With ``XUEJI_SCREENSHOTS=1`` the page is saved as ``docs/console/<name>-<lang>.png`` (the
+    committed pictures of the main pages are made this way); otherwise nothing."""
+    if os.environ.get("XUEJI_SCREENSHOTS") != "1":
+        return
+    language = "en" if page.locator("html").get_attribute("lang") == "en" else "zh"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{language}.png"), full_page=True)
+
+
+def in_both_languages(page: Page, check: Callable[[], None]) -> None:
+    """Run ``check`` on the page in Chinese, then switch to English, reload and run it again, then
+    switch back. For accessibility and screenshots of each language."""
+    check()
+    page.get_by_role("link", name="English").first.click()
+    page.wait_for_load_state()
+    try:
+        check()
+    finally:
+        page.get_by_role("link", name="中文").first.click()
+        page.wait_for_load_state()
+
+
+def fake_camera_file(photo: Path, into: Path) -> Path:
+    """The photo as the y4m video Chromium's fake camera plays (WEB.md "Faking the phone")."""
+    target = into / f"{photo.parent.name}-{photo.stem}.y4m"
+    if not target.exists():
+        subprocess.run(
+            [
+                "ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(photo),
+                "-vf", "scale=-2:480,pad=640:480:(ow-iw)/2:0,format=yuv420p",
+                "-r", "5", "-frames:v", "5", str(target),
+            ],
+            check=True,
+        )  # fmt: skip
+    return target
+
+
+@pytest.fixture
+def camera_browser(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Browser]]:
+    """``camera_browser("obama/obama1.jpg")``: a Chromium whose camera shows that photo (the file is
+    fixed per launch, so one browser per face)."""
+    launched: list[Browser] = []
+    videos = tmp_path_factory.mktemp("camera")
+
+    def launch(relative_photo: str) -> Browser:
+        video = fake_camera_file(FACES / relative_photo, videos)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                *CHROMIUM_ARGS,
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}",
+            ],
+        )
+        launched.append(browser)
+        return browser
+
+    yield launch
+    for browser in launched:
+        browser.close()

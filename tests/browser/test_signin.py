@@ -1,0 +1,42 @@
+"""Signing in and out, the language switch, and the frame every page shares."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Stack, assert_accessible, sign_in
+
+
+def test_a_page_asks_for_sign_in_and_returns_there(stack: Stack, page: Page) -> None:
+    console = stack.console("41")
+    page.goto(f"{console}/")
+    expect(page).to_have_url(f"{console}/signin?next=/")
+    assert_accessible(page)
+    registrar = stack.account("41", "school_registrar")
+    page.get_by_label("账号").fill(registrar["username"])
+    page.get_by_label("密码").fill("wrong-password-1")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    sign_in(page, console, registrar)
+    expect(page.get_by_role("heading", name="首页")).to_be_visible()
+    expect(page.get_by_role("navigation", name="功能菜单")).to_contain_text("学籍注册")
+    assert_accessible(page)
+
+
+def test_english_is_the_second_language(stack: Stack, page: Page) -> None:
+    console = stack.console("41")
+    sign_in(page, console, stack.account("41", "county"))
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", name="Home")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+
+
+def test_signing_out_ends_the_console_session(stack: Stack, page: Page) -> None:
+    console = stack.console("41")
+    sign_in(page, console, stack.account("41", "county"))
+    page.get_by_role("button", name="退出").click()
+    page.goto(f"{console}/")
+    expect(page).to_have_url(f"{console}/signin?next=/")
