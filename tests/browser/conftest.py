@@ -51,7 +51,8 @@ class Stack:
     scenario: Scenario
 
     def console(self, province: str = "41") -> str:
-        return self.deployment.console_url(province)
+        # A console run by hand against the demo (deploy/local/dev_console.py) may stand in.
+        return os.environ.get(f"XUEJI_BROWSER_CONSOLE_{province}") or self.deployment.console_url(province)
 
     def account(self, province: str, role: str, org: str | None = None) -> dict[str, str]:
         return self.scenario.account(province, role, org)
