@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from deploy.local.checkin_step import DEMO_PASSWORD
+from deploy.local.console_tls import machine_names
 from deploy.local.layout import SERVICES, Deployment
 from deploy.local.partners import province_name
 from deploy.local.scenario import Scenario, ScenarioFailed
@@ -22,6 +24,31 @@ def transfer_lines(deployment: Deployment, report: dict[str, Any]) -> str:
         for province in case["states"]:
             url = f"{deployment.base_url(province, 'transfer')}/api/v1/transfers/{case['id']}"
             lines.append(f"      GET {url}")
+    return "\n".join(lines)
+
+
+def console_lines(deployment: Deployment, accounts: list[dict[str, str]]) -> str:
+    """Where people sign in, with which demo accounts, and the address a phone uses."""
+    names, addresses = machine_names()
+    lan = next((str(a) for a in addresses if not a.is_loopback and a.version == 4), names[0])
+    lines = []
+    for province in deployment.provinces:
+        line = f"  Console {province} ({province_name(province)}): {deployment.console_url(province)}/"
+        tls_port = deployment.console_tls_ports.get(province)
+        if tls_port is not None:
+            line += f"   phones: https://{lan}:{tls_port}/m/"
+        lines.append(line)
+    if deployment.console_tls_ports:
+        ca = deployment.console_tls_dir / "local-ca.pem"
+        lines.append(f"      (a phone trusts the HTTPS certificate after installing {ca})")
+    lines.append("  Demo accounts (username / password):")
+    for account in accounts:
+        if account["province"] == deployment.provinces[0]:
+            lines.append(f"      {account['username']:<28} {account['password']:<22} {account['role']}")
+    lines.append(f"      … and {deployment.provinces[1]}'s in {deployment.home / 'accounts.json'}")
+    lines.append(
+        f"      a student on the phone page: the one step 5 activated above, password {DEMO_PASSWORD}"
+    )
     return "\n".join(lines)
 
 
@@ -50,9 +77,11 @@ Done. The stack is still running (`make down` stops it).
 {transfer_lines(deployment, report)}
   Student  {report["student_id"]}: {report["final_states"]["enrollment"]}
   Check-in {report["check_in"]["check_in"]["check_in_id"]}: {report["check_in"]["check_in"]["result"]} \
-(student {report["check_in"]["student"]}, password in deploy/local/checkin_step.py)
+(student {report["check_in"]["student"]}, password {DEMO_PASSWORD})
   Graduation {graduated}
-  Verify a certificate (no sign-in): {endpoints["41"]["certificates"]}/verify
+  Verify a certificate (no sign-in): {deployment.console_url("41")}/verify
+
+{console_lines(deployment, accounts)}
 
   The transfer request's trace:   make trace ID={report["transfer_trace_id"]}
   The final approval's trace:     make trace ID={report["final_approval_trace_id"]}

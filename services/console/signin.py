@@ -42,7 +42,7 @@ async def _sign_in(request: Request, username: str, password: str, next_path: st
     home = "/m/" if student else "/"
     sessions: Sessions = request.app.state.sessions
     try:
-        tokens = await sessions.sign_in(username, password)
+        tokens = await sessions.sign_in(username, password, request.client.host if request.client else None)
     except UpstreamProblem as problem:
         context = {"next": local_path(next_path, home), "problem": problem, "username": username}
         return render(request, _signin_template(student), context, status_code=problem.status)
