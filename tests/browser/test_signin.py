@@ -40,3 +40,17 @@ def test_signing_out_ends_the_console_session(stack: Stack, page: Page) -> None:
     page.get_by_role("button", name="退出").click()
     page.goto(f"{console}/")
     expect(page).to_have_url(f"{console}/signin?next=/")
+
+
+def test_an_expired_access_token_is_traded_once_for_many_requests_at_once(stack: Stack, page: Page) -> None:
+    """Identity ends a session whose refresh token comes back twice; a page firing several
+    requests with an expired access token must not trip that."""
+    console = stack.console("41")
+    sign_in(page, console, stack.account("41", "county"))
+    page.context.add_cookies([{"name": "xueji_access", "value": "not.a.token", "url": console}])
+    landed = page.evaluate(
+        "Promise.all([1, 2, 3, 4, 5].map(() => fetch('/', {credentials: 'same-origin'}).then(r => r.url)))"
+    )
+    assert landed == [f"{console}/"] * 5
+    page.reload()
+    expect(page.get_by_role("heading", name="首页")).to_be_visible()
