@@ -1,14 +1,35 @@
 # syntax=docker/dockerfile:1
 # One image per XueJi service, from this one file (docs/adr/0004-one-dockerfile.md):
 #   docker build -f deploy/docker/service.Dockerfile --build-arg SERVICE=transfer -t xueji/transfer .
-# Build context: the repository root (.dockerignore keeps .venv, var/ and tests out).
+# Build context: the repository root (.dockerignore keeps .venv, var/, tests and every
+# node_modules out).
+
+# The console's browser files (htmx and ECharts, services/console/package.json), installed from
+# its lock file on the official node image; the image gets only the two files assets.py serves
+# (about 1.2 MB of the packages' 68), neither node nor npm. A COPY cannot depend on a build
+# argument, so every service's build runs this stage (and pulls the node image once): for the
+# others it makes an empty folder, and their images get an empty services/console/node_modules.
+FROM node:24-slim AS console-node-modules
+ARG SERVICE
+WORKDIR /console
+COPY services/console/package.json services/console/package-lock.json ./
+# npm ci installs exactly the lock file (hashes checked) and fails if package.json disagrees;
+# --omit=dev leaves out axe-core (browser tests only); --ignore-scripts: no package runs code.
+RUN mkdir -p /served \
+    && if [ "${SERVICE}" = console ]; then \
+        npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+        && mkdir -p /served/htmx.org/dist /served/echarts/dist \
+        && cp node_modules/htmx.org/dist/htmx.min.js /served/htmx.org/dist/ \
+        && cp node_modules/echarts/dist/echarts.min.js /served/echarts/dist/; \
+    fi
+
 FROM python:3.11-slim
 
 ARG SERVICE
 # Fail the build, not the container, on a missing or misspelt service name.
 RUN case "${SERVICE}" in \
-        identity|enrollment|checkin|transfer|certificates) ;; \
-        *) echo "build with --build-arg SERVICE=identity|enrollment|checkin|transfer|certificates" >&2; exit 1 ;; \
+        identity|enrollment|checkin|transfer|certificates|console) ;; \
+        *) echo "build with --build-arg SERVICE=identity|enrollment|checkin|transfer|certificates|console" >&2; exit 1 ;; \
     esac
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -29,7 +50,7 @@ WORKDIR /app
 # certificates only: the CJK fonts its renderer reads (/usr/share/fonts/opentype/noto,
 # services/certificates/printing/render.py) and qpdf, which joins a print batch's parts into the
 # printer's file (services/certificates/batches/files.py). Before the pip layer, so a change of
-# requirements does not fetch these again; the other four images get an empty layer.
+# requirements does not fetch these again; the other five images get an empty layer.
 RUN if [ "${SERVICE}" = certificates ]; then \
         apt-get update \
         && apt-get install -y --no-install-recommends fonts-noto-cjk qpdf \
@@ -40,6 +61,11 @@ RUN if [ "${SERVICE}" = certificates ]; then \
 # Every pinned package has a manylinux wheel for 3.11, so no compiler is needed.
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
+
+# The console's two browser files (an empty folder in the other images), where
+# services/console/assets.py serves them from; before the code, so a code change does not
+# copy them again.
+COPY --from=console-node-modules /served/ services/console/node_modules/
 
 COPY shared/ shared/
 # All services' code (a few hundred kilobytes): the compose one-shot `deploy.local.provision`
