@@ -87,6 +87,7 @@ class Upstream:
         params: Any = None,
         json: Any = None,
         data: Any = None,
+        content: bytes | None = None,
         files: Any = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
@@ -97,7 +98,7 @@ class Upstream:
         propagate.inject(sent)
         try:
             response = await self._clients[service].request(
-                method, path, params=params, json=json, data=data, files=files, headers=sent
+                method, path, params=params, json=json, data=data, content=content, files=files, headers=sent
             )
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(
