@@ -18,7 +18,7 @@ from starlette.middleware.base import RequestResponseEndpoint
 
 from services.console import assets, signin, tree
 from services.console.i18n import Languages
-from services.console.menu import menu_for
+from services.console.menu import current_href, menu_for
 from services.console.session import Sessions, store_tokens
 from services.console.settings import ConsoleSettings
 from services.console.upstream import FieldReason, Upstream, UpstreamProblem
@@ -86,7 +86,9 @@ def create_app(settings: ConsoleSettings, *, verifier: JwksVerifier | None = Non
     app = FastAPI(
         title=f"XueJi console ({settings.province})", lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    app.state.languages = Languages(configure=lambda env: env.globals.update(menu_for=menu_for))
+    app.state.languages = Languages(
+        configure=lambda env: env.globals.update(menu_for=menu_for, current_href=current_href)
+    )
 
     @app.middleware("http")
     async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:

@@ -73,3 +73,11 @@ def menu_for(role: Role) -> list[MenuSection]:
         if items:
             sections.append(MenuSection(section.label, items))
     return sections
+
+
+def current_href(path: str) -> str | None:
+    """The menu item a page belongs to: the longest item path that is the page's path or one of
+    its ancestors (``/registration/imports/…`` is under 学籍注册, ``/checkin/leaves`` not under 核验轮次)."""
+    hrefs = [item.href for section in MENU for item in section.items]
+    matching = [href for href in hrefs if path == href or path.startswith(href.rstrip("/") + "/")]
+    return max(matching, key=len, default=None)

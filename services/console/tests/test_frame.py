@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.console.app import create_app
+from services.console.menu import current_href
 from services.console.settings import ConsoleSettings
 from services.console.signin import local_path
 from services.console.tree import _region_children
@@ -108,3 +109,13 @@ def test_the_tree_shows_only_regions_that_hold_a_visible_school() -> None:
     assert [n.key for n in _region_children("4101", REGIONS, SCHOOLS)] == ["410102"]
     assert [n.key for n in _region_children("410102", REGIONS, SCHOOLS)] == ["4141010001"]
     assert _region_children("410103", REGIONS, SCHOOLS) == []
+
+
+def test_a_sub_page_marks_its_own_menu_item() -> None:
+    assert current_href("/registration/imports/0192") == "/registration"
+    assert current_href("/checkin/leaves") == "/checkin/leaves"
+    assert current_href("/checkin/rounds/1") == "/checkin"
+    assert current_href("/transfers/new") == "/transfers/new"
+    assert current_href("/transfers/0192") == "/transfers"
+    assert current_href("/") is None
+    assert current_href("/studentsx") is None
