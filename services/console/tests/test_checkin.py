@@ -1,0 +1,139 @@
+"""The check-in screens' pure pieces: the URL's filters as the API's query, a statistics group
+as the exact list behind its numbers, and the chart built from the table's rows."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from starlette.datastructures import QueryParams
+
+from services.console.pages.checkin_labels import (
+    COMPLETED_FILTERS,
+    STUDENT_FILTERS,
+    chart_options,
+    china_time,
+    group_filters,
+    group_label,
+    list_filters,
+    number_links,
+    page_number,
+    scope_filters,
+    statistics_rows,
+)
+
+ROUND = "0439ba03-85da-4aa3-a7db-bea631b2560b"
+
+
+def english(text: str) -> str:
+    return {"合计": "Total", "%(g)s级": "Grade %(g)s", "未填专业": "No major"}.get(text, text)
+
+
+def counts(eligible: int, normal: int, internship: int, off_campus: int = 0) -> dict[str, Any]:
+    completed = normal + internship
+    return {
+        "eligible": eligible,
+        "checked_in": completed + off_campus,
+        "completed": completed,
+        "normal": normal,
+        "internship": internship,
+        "off_campus": off_campus,
+        "suspected_cheating": 0,
+        "incomplete": eligible - completed,
+        "completion_rate": completed / eligible,
+    }
+
+
+def test_only_non_empty_filters_of_the_list_reach_the_api() -> None:
+    params = QueryParams("grade=2025&name=+&result=normal&page=3&unknown=x")
+    assert list_filters(params, STUDENT_FILTERS) == {"grade": "2025"}
+    assert list_filters(params, COMPLETED_FILTERS) == {"grade": "2025", "result": "normal"}
+
+
+def test_check_in_dates_cover_whole_days_in_china_time() -> None:
+    params = QueryParams("checked_in_from=2026-11-01&checked_in_to=2026-11-28")
+    assert list_filters(params, COMPLETED_FILTERS) == {
+        "checked_in_from": "2026-11-01T00:00:00",
+        "checked_in_to": "2026-11-28T23:59:59.999999",
+    }
+
+
+def test_the_tree_selects_a_school_or_class_but_the_url_wins() -> None:
+    assert scope_filters("4101") == {}
+    assert scope_filters("4141010001") == {"school_code": "4141010001"}
+    assert scope_filters("4141010001/class-1") == {"school_code": "4141010001", "class_id": "class-1"}
+    assert scope_filters("../etc/passwd") == {}
+    params = QueryParams("class_id=class-2")
+    assert list_filters(params, STUDENT_FILTERS, "4141010001/class-1") == {
+        "school_code": "4141010001",
+        "class_id": "class-2",
+    }
+
+
+def test_page_numbers_stay_in_range() -> None:
+    assert [page_number(raw) for raw in (None, "", "x", "-4", "7", "99999")] == [1, 1, 1, 1, 7, 2000]
+
+
+def test_a_group_selects_its_list_when_the_lists_can_filter_it() -> None:
+    key = {"school_code": "4141010001", "school_name": "一中", "class_id": "c1"}
+    assert group_filters("school", key) == {"school_code": "4141010001"}
+    assert group_filters("class", key) == {"school_code": "4141010001", "class_id": "c1"}
+    assert group_filters("grade", {"grade": 2025}) == {"grade": "2025"}
+    assert group_filters("major", {"major_code": None}) is None
+    assert group_filters("class", {**key, "class_id": None}) is None
+    # checkin's list filters have no city or county: no link rather than a wrong list.
+    assert group_filters("county", {"county_code": "410102"}) is None
+    assert group_filters(None, {}) == {}
+
+
+def test_each_number_links_to_the_list_with_its_filter() -> None:
+    links = number_links(ROUND, {"grade": "2025"})
+    assert links["incomplete"] == f"/checkin/rounds/{ROUND}/incomplete?grade=2025"
+    assert links["checked_in"] == f"/checkin/rounds/{ROUND}/completed?grade=2025"
+    assert links["off_campus"] == f"/checkin/rounds/{ROUND}/completed?grade=2025&result=off_campus"
+    assert "eligible" not in links and "completed" not in links
+    assert number_links(ROUND, None) == {}
+    assert number_links(ROUND, {})["normal"] == f"/checkin/rounds/{ROUND}/completed?result=normal"
+
+
+def test_statistics_rows_add_the_group_to_the_page_filters_and_end_with_the_total() -> None:
+    stats = {
+        "groups": [
+            {"key": {"grade": 2024}, **counts(10, 6, 1, 2)},
+            {"key": {"grade": 2025}, **counts(5, 1, 0)},
+        ],
+        "total": counts(15, 7, 1, 2),
+    }
+    rows = statistics_rows(ROUND, "grade", stats, {"study_form": "full_time"}, english)
+    assert [row["label"] for row in rows] == ["Grade 2024", "Grade 2025", "Total"]
+    first = parse_qs(urlsplit(rows[0]["links"]["incomplete"]).query)
+    assert first == {"study_form": ["full_time"], "grade": ["2024"]}
+    total = parse_qs(urlsplit(rows[2]["links"]["incomplete"]).query)
+    assert total == {"study_form": ["full_time"]}
+    assert rows[2]["total"] and rows[0]["incomplete"] == 3
+
+
+def test_the_chart_shows_the_table_numbers_with_their_links() -> None:
+    stats = {"groups": [{"key": {"major_code": None}, **counts(4, 2, 1)}], "total": counts(4, 2, 1)}
+    rows = statistics_rows(ROUND, "major", stats, {}, english)
+    options = chart_options(rows, english)
+    assert options["xAxis"]["data"] == ["No major"]  # the total is in the table, not the chart
+    values = {series["name"]: series["data"][0] for series in options["series"]}
+    assert values == {"正常": {"value": 2}, "正在实习": {"value": 1}, "未完成": {"value": 1}}
+    grade_rows = statistics_rows(
+        ROUND,
+        "grade",
+        {"groups": [{"key": {"grade": 2025}, **counts(3, 1, 0)}], "total": counts(3, 1, 0)},
+        {},
+        english,
+    )
+    bars = chart_options(grade_rows, english)["series"]
+    assert sum(series["data"][0]["value"] for series in bars) == 3  # stacked: the eligible students
+    assert bars[2]["data"][0]["link"] == f"/checkin/rounds/{ROUND}/incomplete?grade=2025"
+    assert group_label("class", {"class_id": None, "school_name": "一中"}, english) == "未分班 (一中)"
+
+
+def test_times_show_in_china_time() -> None:
+    assert china_time("2026-11-30T17:09:00Z") == "2026-12-01 01:09"
+    assert china_time("2026-11-28T00:39:16.249837+00:00") == "2026-11-28 08:39"
+    assert china_time(None) == ""
