@@ -17,11 +17,20 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# A region code's length → the student's column of that level (DOMAIN.md organisation tree).
+_REGION_COLUMNS = {2: Student.province_code, 4: Student.city_code, 6: Student.county_code}
+
+
 class StudentFilter(BaseModel):
     # Used as FastAPI query-parameter model (``Annotated[StudentFilter, Query()]``), so a bad
     # value is a 422 naming the parameter; "ignore" because limit/offset share the query string.
     model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
 
+    region: str | None = Field(
+        None,
+        pattern=r"^[0-9]{2}([0-9]{2}){0,2}$",
+        description="地区: a province (2 digits), city (4) or county (6) code",
+    )
     school: str | None = Field(None, pattern=r"^[0-9]{10}$", description="学校标识码")
     grade: int | None = Field(None, ge=1900, le=2200, description="entry year (年级)")
     class_id: str | None = Field(None, min_length=1, max_length=40)
@@ -49,6 +58,10 @@ class StudentFilter(BaseModel):
 
     def conditions(self) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
+        if self.region is not None:
+            # The code's length says its level; a region outside the caller's jurisdiction
+            # meets the jurisdiction condition with nothing, so it only ever narrows.
+            found.append(_REGION_COLUMNS[len(self.region)] == self.region)
         if self.school is not None:
             found.append(Student.school_code == self.school)
         if self.grade is not None:
@@ -70,6 +83,7 @@ class StudentFilter(BaseModel):
     def describe(self) -> str:
         """The filter in words, for a workbook's first row; an ID number appears masked."""
         labels = {
+            "region": "地区",
             "school": "学校",
             "grade": "年级",
             "class_id": "班级",

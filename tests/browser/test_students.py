@@ -40,16 +40,22 @@ def token(stack: Stack, account: dict[str, str]) -> str:
     return str(answer.json()["access_token"])
 
 
-def register(stack: Stack, name: str) -> str:
-    """One student of SCHOOL through enrollment's single entry; a new ID number on a clash."""
-    headers = {"Authorization": f"Bearer {token(stack, stack.account('41', 'school_registrar', SCHOOL))}"}
+def register(stack: Stack, name: str, school: str = SCHOOL) -> str:
+    """One student of ``school`` (its 2025 class) through enrollment's single entry; a new ID
+    number on a clash."""
+    headers = {"Authorization": f"Bearer {token(stack, stack.account('41', 'school_registrar', school))}"}
     base = stack.deployment.base_url("41", "enrollment")
     for _ in range(5):
         birth = date(2009, random.randint(1, 12), random.randint(1, 28))
         number = make_id(birth)
         answer = httpx.post(
             f"{base}/api/v1/students",
-            json={"name": name, "id_type": "resident_id", "id_number": number, "class_id": CLASS},
+            json={
+                "name": name,
+                "id_type": "resident_id",
+                "id_number": number,
+                "class_id": f"class-{school}-2025-1",
+            },
             headers=headers,
             timeout=30,
         )
@@ -183,15 +189,34 @@ def test_a_registrar_of_another_school_sees_nothing_by_editing_the_url(
     expect(page.locator("#export-count")).to_have_text("0")
 
 
-def test_a_bureau_narrows_the_list_to_a_region_of_the_tree(stack: Stack, page: Page, made: Made) -> None:
-    """The province picks a city in the tree: the list holds that city's schools only (the
-    search has no region filter, so the console joins the schools' lists page by page)."""
+def test_a_bureau_narrows_the_list_to_a_region_of_the_tree_and_exports_it(
+    stack: Stack, page: Page, made: Made
+) -> None:
+    """The province picks a region in the tree: the list holds that region's students only (the
+    search's ``region`` filter), and its export asks for exactly that list, whatever the number
+    of schools in the region."""
+    elsewhere = register(stack, f"{made.tag}丁", OTHER_SCHOOL)  # same tag, another city (4102)
     console = stack.console("41")
     sign_in(page, console, stack.account("41", "province"))
     page.goto(f"{console}/students?scope=4101&name={made.tag}")
     expect(page.locator("table.students tbody tr")).to_have_count(3)
-    expect(page.get_by_role("link", name="导出（3 条）")).to_be_visible()
+    expect(page.locator("main")).not_to_contain_text(f"{made.tag}丁")
     page.goto(f"{console}/students?scope=4102&name={made.tag}")
-    expect(page.get_by_role("navigation", name="分页")).to_contain_text("共 0 条")
+    expect(page.locator("table.students tbody tr")).to_have_count(1)
+    expect(page.get_by_role("link", name=f"查看 {made.tag}丁")).to_have_attribute(
+        "href", f"/students/{elsewhere}"
+    )
     page.goto(f"{console}/students?scope=4102&school={SCHOOL}&name={made.tag}")
     expect(page.get_by_role("navigation", name="分页")).to_contain_text("共 0 条")
+
+    # The whole province: both schools, one list, one export of exactly it.
+    page.goto(f"{console}/students?scope=41&name={made.tag}")
+    expect(page.locator("table.students tbody tr")).to_have_count(4)
+    page.get_by_role("link", name="导出（4 条）").click()
+    expect(page).to_have_url(re.compile(r"/students/exports/new\?(.*&)?region=41(&|$)"))
+    expect(page.locator("#export-count")).to_have_text("4")
+    assert_accessible(page)
+    page.goto(f"{console}/students?scope=4101&name={made.tag}")
+    page.get_by_role("link", name="导出（3 条）").click()
+    expect(page.locator("#export-count")).to_have_text("3")
+    expect(page.locator("input[type=hidden][name=region]")).to_have_value("4101")

@@ -40,17 +40,6 @@ async def _search(page: Page, filters: dict[str, str], offset: int, limit: int) 
     return int(found["total"]), list(found["items"])
 
 
-async def _region_list(
-    page: Page, filters: dict[str, str], schools: list[str], offset: int
-) -> tuple[int, list[Any]]:
-    """A region below the viewer's jurisdiction: the schools' lists end to end (see students_query)."""
-    totals = [(school, (await _search(page, {**filters, "school": school}, 0, 1))[0]) for school in schools]
-    rows: list[Any] = []
-    for part in q.plan_slices(totals, offset, q.PAGE_SIZE):
-        rows += (await _search(page, {**filters, "school": part.school}, part.offset, part.limit))[1]
-    return sum(total for _, total in totals), rows
-
-
 async def _form_options(page: Page, school: str) -> dict[str, Any]:
     majors = await _optional(page, "/api/v1/majors")
     classes: list[Any] = []
@@ -70,27 +59,6 @@ async def _form_options(page: Page, school: str) -> dict[str, Any]:
     }
 
 
-async def _listed(
-    page: Page,
-    scoped: dict[str, str] | None,
-    scope: q.Scope,
-    in_region: list[str],
-    schools: list[str],
-    offset: int,
-) -> tuple[int, list[Any], dict[str, str] | None]:
-    """The page of rows, the total, and the service filter an export of exactly this list would
-    carry (None when no single filter says it: a region of several schools)."""
-    if scoped is None:
-        return 0, [], None
-    if not scope.region or set(in_region) == set(schools) or "school" in scoped:
-        total, rows = await _search(page, scoped, offset, q.PAGE_SIZE)
-        return total, rows, scoped
-    if not in_region:
-        return 0, [], None
-    total, rows = await _region_list(page, scoped, in_region, offset)
-    return total, rows, ({**scoped, "school": in_region[0]} if len(in_region) == 1 else None)
-
-
 @router.get("/students")
 async def student_list(page: StaffPage) -> HTMLResponse:
     params = page.request.query_params
@@ -102,10 +70,9 @@ async def student_list(page: StaffPage) -> HTMLResponse:
     schools = sorted(str(s["code"]) for s in visible)
 
     scoped = q.scoped_filters(filters, scope)
+    # The list and its export are one filter: the scope is in it (a region as ``region``).
+    total, rows = await _search(page, scoped, offset, q.PAGE_SIZE) if scoped is not None else (0, [])
     in_region = q.schools_in_region(visible, scope.region) if scope.region else schools
-    if scoped is not None and "school" in scoped and scope.region and scoped["school"] not in in_region:
-        scoped = None  # a school outside the chosen region: nothing, not the school everywhere
-    total, rows, exported = await _listed(page, scoped, scope, in_region, schools, offset)
 
     # A registrar's only school needs no choosing before its classes are offered.
     chosen_school = (scoped or {}).get("school", "") or (schools[0] if len(schools) == 1 else "")
@@ -127,7 +94,7 @@ async def student_list(page: StaffPage) -> HTMLResponse:
             "options": options,
             "schools": school_choices,
             "may_export": role in EXPORT_ROLES,
-            "export_query": q.export_query(exported) if exported is not None else None,
+            "export_query": q.export_query(scoped) if scoped is not None else None,
             "q": q,
         },
     )

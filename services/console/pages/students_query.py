@@ -1,10 +1,10 @@
 """The student list's URL → enrollment's search, kept pure so it can be tested without a server.
 
 The URL holds the form's filters (the names enrollment's ``/api/v1/students/search`` takes) and the
-jurisdiction tree's ``scope``. A school or class scope is one more filter; a region scope (city,
-county) has no filter in the search, so the list is the concatenation of per-school searches:
-the search orders by school code first, so school by school in code order is the same order.
-The service still decides what each token sees; the scope only narrows.
+jurisdiction tree's ``scope``. Every scope is one more filter of the search: a region (province,
+city, county) is ``region``, a school ``school`` and a class ``class_id``; so the list, its count
+and its export are one filter. The service still decides what each token sees; the scope only
+narrows.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-FILTER_KEYS = ("school", "grade", "class_id", "major", "study_form", "status", "name", "id_number")
+FILTER_KEYS = ("region", "school", "grade", "class_id", "major", "study_form", "status", "name", "id_number")
 PAGE_SIZE = 20
 MAX_PAGE = 5000  # enrollment refuses offsets above 100 000
 
@@ -107,10 +107,23 @@ def form_filters(params: Mapping[str, str]) -> dict[str, str]:
     return {key: params[key].strip() for key in FILTER_KEYS if params.get(key, "").strip()}
 
 
+def _narrower_region(one: str, other: str) -> str | None:
+    """The region inside both (a county inside its city...), or None when they do not nest."""
+    if one.startswith(other) or other.startswith(one):
+        return max(one, other, key=len)
+    return None
+
+
 def scoped_filters(filters: Mapping[str, str], scope: Scope) -> dict[str, str] | None:
-    """The filters with a school/class scope folded in; None when they contradict each other
-    (a school filter other than the scope's school): the list is then empty, not widened."""
+    """The filters with the tree's scope folded in; None when they contradict each other (a
+    school filter other than the scope's school, a region that does not nest in the scope's):
+    the list is then empty, not widened."""
     merged = dict(filters)
+    if scope.region:
+        region = _narrower_region(merged.get("region", scope.region), scope.region)
+        if region is None:
+            return None
+        merged["region"] = region
     for key, value in (("school", scope.school), ("class_id", scope.class_id)):
         if not value:
             continue
@@ -121,33 +134,13 @@ def scoped_filters(filters: Mapping[str, str], scope: Scope) -> dict[str, str] |
 
 
 def schools_in_region(schools: Sequence[Mapping[str, Any]], region: str) -> list[str]:
-    """Codes of the visible schools under a region, in code order (the search's order)."""
+    """Codes of the visible schools under a region, in code order: the school filter's choices
+    (the search itself narrows by ``region``)."""
     return sorted(
         str(s["code"])
         for s in schools
         if region in (s["lineage"].get(level) for level in ("province", "city", "county"))
     )
-
-
-@dataclass(frozen=True)
-class Slice:
-    school: str
-    offset: int
-    limit: int
-
-
-def plan_slices(totals: Sequence[tuple[str, int]], offset: int, limit: int) -> list[Slice]:
-    """Which part of each school's list makes up rows ``offset``..``offset+limit`` of the
-    schools' lists laid end to end (in the given order)."""
-    slices: list[Slice] = []
-    start = 0
-    for school, total in totals:
-        end = start + total
-        lo, hi = max(offset, start), min(offset + limit, end)
-        if lo < hi:
-            slices.append(Slice(school, lo - start, hi - lo))
-        start = end
-    return slices
 
 
 def page_number(raw: str | None) -> int:

@@ -41,19 +41,33 @@ def test_a_filter_against_the_scope_empties_the_list_rather_than_widening_it() -
     assert q.scoped_filters({"class_id": "b"}, q.Scope(school="4141010001", class_id="a")) is None
 
 
+def test_a_region_scope_is_the_region_filter() -> None:
+    assert q.scoped_filters({"grade": "2025"}, q.Scope.parse("4101")) == {"grade": "2025", "region": "4101"}
+    # A region already in the URL that nests with the tree's: the narrower of the two.
+    assert q.scoped_filters({"region": "410102"}, q.Scope(region="4101")) == {"region": "410102"}
+    assert q.scoped_filters({"region": "41"}, q.Scope(region="410102")) == {"region": "410102"}
+    # A school filter under a region scope is sent with it: the service gives nothing for a
+    # school outside the region, rather than the school everywhere.
+    assert q.scoped_filters({"school": "4141020001"}, q.Scope(region="4101")) == {
+        "school": "4141020001",
+        "region": "4101",
+    }
+
+
+def test_a_region_that_does_not_nest_in_the_scope_empties_the_list() -> None:
+    assert q.scoped_filters({"region": "4102"}, q.Scope(region="4101")) is None
+    assert q.scoped_filters({"region": "410202"}, q.Scope(region="4101")) is None
+
+
+def test_the_region_filter_is_read_from_the_url() -> None:
+    assert q.form_filters({"region": " 4101 ", "scope": "41"}) == {"region": "4101"}
+
+
 def test_schools_in_a_region_in_code_order() -> None:
     assert q.schools_in_region(SCHOOLS, "4101") == ["4141010001", "4141010002"]
     assert q.schools_in_region(SCHOOLS, "410202") == ["4141020001"]
     assert q.schools_in_region(SCHOOLS, "41") == ["4141010001", "4141010002", "4141020001"]
     assert q.schools_in_region(SCHOOLS, "3701") == []
-
-
-def test_a_page_across_schools_takes_the_right_slice_of_each() -> None:
-    totals = [("a", 15), ("b", 0), ("c", 30)]
-    assert q.plan_slices(totals, 0, 20) == [q.Slice("a", 0, 15), q.Slice("c", 0, 5)]
-    assert q.plan_slices(totals, 20, 20) == [q.Slice("c", 5, 20)]
-    assert q.plan_slices(totals, 40, 20) == [q.Slice("c", 25, 5)]
-    assert q.plan_slices(totals, 60, 20) == []
 
 
 def test_page_numbers_from_the_url() -> None:
@@ -67,6 +81,13 @@ def test_page_numbers_from_the_url() -> None:
 def test_the_export_carries_exactly_the_list_filter() -> None:
     filters = {"school": "4141010001", "grade": "2025", "name": "吴"}
     assert dict(parse_qsl(q.export_query(filters))) == filters
+    # A region of several schools is exported like any other filter, and read back the same.
+    listed = q.scoped_filters({"name": "吴"}, q.Scope.parse("4101"))
+    assert listed is not None
+    assert (
+        q.form_filters(dict(parse_qsl(q.export_query(listed)))) == listed == {"name": "吴", "region": "4101"}
+    )
+    assert q.export_filters(listed) == {"name": "吴", "region": "4101"}
     assert q.export_filters(filters) == {"school": "4141010001", "grade": 2025, "name": "吴"}
     assert q.export_filters({"grade": "abc"}) == {"grade": "abc"}  # the service names the bad field
 

@@ -11,7 +11,11 @@ from sqlalchemy import select
 
 from services.enrollment.models.audit import AuditEntry
 from services.enrollment.tests.integration.conftest import SCHOOL, Province
-from services.enrollment.tests.integration.test_queries_api import registered, unique_surname
+from services.enrollment.tests.integration.test_queries_api import (
+    registered,
+    registered_elsewhere,
+    unique_surname,
+)
 from shared.auth import Principal, Role
 from shared.testing import unique_name
 
@@ -86,12 +90,34 @@ async def test_export__second_user_approves_and_the_requester_downloads_once(p41
     ]
 
 
+async def test_export__of_a_region_holds_exactly_its_rows(p41: Province) -> None:
+    fragment = unique_surname()
+    in_city = await registered(p41, fragment, 2)
+    await registered_elsewhere(p41, fragment)  # same name, another city: not in the export
+    requester, approver = User(p41, Role.PROVINCE, "41"), User(p41, Role.PROVINCE, "41")
+
+    created = await requester.post(
+        "/api/v1/exports", json={"filters": {"name": fragment, "region": "4101"}, "reason": "地区名单核对"}
+    )
+    assert created.status_code == 201, created.text
+    export = created.json()
+    assert export["count_at_request"] == 2
+    url = f"/api/v1/exports/{export['id']}"
+    assert (await approver.post(f"{url}/approval")).status_code == 200
+    download = await requester.get(f"{url}/download")
+    assert download.status_code == 200, download.text
+    rows = list(load_workbook(io.BytesIO(download.content)).active.iter_rows(values_only=True))
+    assert "地区=4101" in str(rows[0][0]) and "共 2 人" in str(rows[0][0])
+    assert sorted(r[1] for r in rows[2:]) == sorted(s["name"] for s, _ in in_city)
+
+
 async def test_export__bad_requests(p41: Province) -> None:
     requester = User(p41, Role.SCHOOL_REGISTRAR)
     for body, field in (
         ({"filters": {}}, "reason"),
         ({"filters": {"grade": "x"}, "reason": "核对"}, "grade"),
         ({"filters": {"school": "1"}, "reason": "核对"}, "school"),
+        ({"filters": {"region": "410"}, "reason": "核对"}, "region"),
         ({"filters": {"schol": "4141010001"}, "reason": "核对"}, "schol"),
     ):
         response = await requester.post("/api/v1/exports", json=body)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from services.enrollment.models.audit import AuditEntry
-from services.enrollment.tests.integration.conftest import SCHOOL, Province
+from services.enrollment.tests.integration.conftest import CITY, COUNTY, SCHOOL, Province
 from shared.auth import Role
 
 _CHARS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
@@ -27,6 +27,26 @@ async def registered(p: Province, fragment: str, n: int) -> list[tuple[dict[str,
         number = p.new_id_number()
         found.append((await p.register(f"钱{fragment}{_CHARS[i]}", id_number=number), number))
     return found
+
+
+# The seed's second school of province 41, in another city (4102) and county (410202).
+OTHER_SCHOOL_41 = "4141020001"
+
+
+async def registered_elsewhere(p: Province, fragment: str) -> dict[str, Any]:
+    """One student of OTHER_SCHOOL_41 whose name contains ``fragment``, by that school's registrar."""
+    body = {
+        "name": f"孙{fragment}",
+        "id_type": "resident_id",
+        "id_number": p.new_id_number(),
+        "class_id": f"class-{OTHER_SCHOOL_41}-2024-1",
+    }
+    response = await p.client.post(
+        "/api/v1/students", json=body, headers=p.auth(Role.SCHOOL_REGISTRAR, OTHER_SCHOOL_41)
+    )
+    assert response.status_code == 201, response.text
+    student: dict[str, Any] = response.json()
+    return student
 
 
 async def _search(
@@ -72,10 +92,40 @@ async def test_search__jurisdiction_is_in_the_query(p41: Province, p37: Province
     assert (await _search(p37, Role.PROVINCE, name=fragment)).json()["total"] == 0
 
 
+async def test_search__a_region_narrows_to_its_schools(p41: Province) -> None:
+    fragment = unique_surname()
+    here = {s["id"] for s, _ in await registered(p41, fragment, 2)}
+    there = {(await registered_elsewhere(p41, fragment))["id"]}
+
+    async def ids(role: Role = Role.PROVINCE, org: str | None = None, **params: Any) -> set[str]:
+        found = await _search(p41, role, org, name=fragment, limit=200, **params)
+        assert found.status_code == 200, found.text
+        assert found.json()["total"] == len(found.json()["items"])
+        return {item["id"] for item in found.json()["items"]}
+
+    assert await ids() == here | there
+    assert await ids(region="41") == here | there
+    assert await ids(region=CITY["41"]) == await ids(region=COUNTY["41"]) == here
+    assert await ids(region="4102") == await ids(region="410202") == there
+    assert await ids(region="4109") == set()
+    assert await ids(region="37") == set()
+    # With a school it is one more condition: a school outside the region gives nothing.
+    assert await ids(region="4102", school=SCHOOL["41"]) == set()
+    assert await ids(region="4102", school=OTHER_SCHOOL_41) == there
+    # The caller's jurisdiction still applies: a region outside it gives nothing, one above it
+    # gives no more than the jurisdiction.
+    assert await ids(Role.CITY, region="4102") == set()
+    assert await ids(Role.CITY, region="41") == here
+    assert await ids(Role.SCHOOL_REGISTRAR, OTHER_SCHOOL_41, region=CITY["41"]) == set()
+
+
 async def test_search__bad_parameters_are_named(p41: Province) -> None:
     for params, field in (
         ({"grade": "abc"}, "grade"),
         ({"school": "123"}, "school"),
+        ({"region": "410"}, "region"),
+        ({"region": "4101020"}, "region"),
+        ({"region": "41a1"}, "region"),
         ({"limit": 0}, "limit"),
     ):
         response = await _search(p41, **params)
