@@ -28,6 +28,13 @@ CATALOG_DIR = HERE / "i18n"
 TEMPLATE_DIR = HERE / "templates"
 
 
+def marked(text: str) -> str:
+    """Marks a text for the message extractor where it is written (a label in a table of codes)
+    and returns it unchanged: the template translates it when it is shown. Import it as ``_`` so
+    the extractor, which looks for ``_("…")``, finds it."""
+    return text
+
+
 def read_catalog(language: Language, catalog_dir: Path = CATALOG_DIR) -> Catalog:
     """Every area's messages of one language in one catalog."""
     merged = Catalog(locale=language)

@@ -52,18 +52,15 @@ class Sessions:
 
     async def sign_in(self, username: str, password: str, client_address: str | None) -> Tokens:
         """Identity's answer; :class:`UpstreamProblem` (401 for any wrong pair) passes through.
-
-        Identity limits failed sign-ins per address too: it must count the browser's address,
-        not the console's, or twenty wrong passwords anywhere would lock everyone out. uvicorn
-        takes ``X-Forwarded-For`` from the proxies ``FORWARDED_ALLOW_IPS`` names (127.0.0.1 by
-        default: the local deployment; a cluster names the console's address)."""
+        Identity limits failed sign-ins per address too: the browser's, or twenty wrong
+        passwords anywhere would lock everyone out."""
         response = await self._upstream.request(
             "identity",
             "POST",
             "/api/v1/auth/token",
             token=None,
             data={"grant_type": "password", "username": username, "password": password},
-            headers={"X-Forwarded-For": client_address} if client_address else None,
+            client_address=client_address,
         )
         return _tokens(response.json())
 

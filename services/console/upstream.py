@@ -90,9 +90,17 @@ class Upstream:
         content: bytes | None = None,
         files: Any = None,
         headers: dict[str, str] | None = None,
+        client_address: str | None = None,
     ) -> httpx.Response:
-        """The raw response when it is 2xx/3xx; :class:`UpstreamProblem` otherwise."""
+        """The raw response when it is 2xx/3xx; :class:`UpstreamProblem` otherwise.
+
+        ``client_address``: the browser's, for a service that limits per client (sign-in
+        failures, public verifications); without it every visitor would count as the console.
+        uvicorn takes ``X-Forwarded-For`` only from the proxies ``FORWARDED_ALLOW_IPS`` names
+        (127.0.0.1 by default: the local deployment; compose and clusters name the console)."""
         sent = dict(headers or {})
+        if client_address:
+            sent["X-Forwarded-For"] = client_address
         if token:
             sent["Authorization"] = f"Bearer {token}"
         propagate.inject(sent)

@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from services.console.i18n import marked as _
 from services.console.pages import certificates_common as common
-from services.console.pages.certificates_common import _
 from services.console.pages.certificates_lists import finished
 from services.console.web import StaffPage
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from services.console.i18n import marked as _
 from shared.auth import Principal, Role
 
 PAGE_SIZE = 50
@@ -21,11 +22,6 @@ SCHOOL_CODE = re.compile(r"[0-9]{10}")
 REGION_CODE = re.compile(r"[0-9]{2}(?:[0-9]{2}(?:[0-9]{2})?)?")
 EARLIEST_YEAR = 2000
 LATEST_YEAR = 2100
-
-
-def _(text: str) -> str:
-    """Marks a label for the extractor; the template translates it when shown."""
-    return text
 
 
 OUTCOME_LABELS = {

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.console.i18n import marked as _
 from services.console.pages import certificates_common as common
-from services.console.pages.certificates_common import _
 from services.console.upstream import UpstreamProblem
 from services.console.web import Page, StaffPage
 

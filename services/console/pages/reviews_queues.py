@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from services.console.i18n import marked as _
+
 Source = Literal["enrollment", "transfer", "graduation", "overdue"]
-
-
-def _(text: str) -> str:
-    """Marks a label for the message extractor; the template translates it when shown."""
-    return text
 
 
 @dataclass(frozen=True)

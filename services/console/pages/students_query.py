@@ -14,14 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from services.console.i18n import marked as _
+
 FILTER_KEYS = ("region", "school", "grade", "class_id", "major", "study_form", "status", "name", "id_number")
 PAGE_SIZE = 20
 MAX_PAGE = 5000  # enrollment refuses offsets above 100 000
-
-
-def _(text: str) -> str:
-    """Marks a text for the extractor; the page translates it when it renders."""
-    return text
 
 
 STATUS_LABELS: Mapping[str, str] = {

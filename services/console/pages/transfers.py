@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.console.i18n import marked as _
 from services.console.pages import transfers_labels as labels
 from services.console.pages.transfers_apply import apply_router
 from services.console.pages.transfers_exports import exports_router
@@ -23,7 +24,6 @@ router = APIRouter(include_in_schema=False)
 router.include_router(apply_router)
 router.include_router(exports_router)
 
-_ = labels._  # marks texts for the extractor; the template translates them
 DONE_MESSAGES = {
     "applied": _("转学申请已提交"),
     "approve": _("已同意"),

@@ -14,10 +14,7 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
-
-def _(text: str) -> str:
-    return text
-
+from services.console.i18n import marked as _
 
 KIND_LABELS: Mapping[str, str] = {
     "in_province": _("省内转学"),

@@ -4,8 +4,7 @@ graduate's verification code, and reads the certificates service's answer ("шпеш
 masked by the service.
 
 No session here: the service's public endpoints are called without a token, and the browser's
-address is forwarded so the service's per-client limit counts this visitor, not the console
-(uvicorn takes X-Forwarded-For from the local proxy only, like identity's sign-in).
+address is forwarded so the service's per-client limit counts this visitor, not the console.
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
-from services.console.pages.certificates_common import OUTCOME_LABELS, _
+from services.console.i18n import marked as _
+from services.console.pages.certificates_common import OUTCOME_LABELS
 from services.console.upstream import Upstream, UpstreamProblem
 from services.console.web import render
 
@@ -29,16 +29,17 @@ MAX_PAYLOAD = 1500
 MAX_CODE = 40
 
 
-def _forwarded(request: Request) -> dict[str, str]:
-    return {"X-Forwarded-For": request.client.host} if request.client else {}
-
-
 async def _ask(
     request: Request, method: str, path: str, body: dict[str, str] | None = None
 ) -> dict[str, Any]:
     upstream: Upstream = request.app.state.upstream
     response = await upstream.request(
-        "certificates", method, path, token=None, json=body, headers=_forwarded(request)
+        "certificates",
+        method,
+        path,
+        token=None,
+        json=body,
+        client_address=request.client.host if request.client else None,
     )
     answer: dict[str, Any] = response.json()
     return answer
