@@ -25,6 +25,10 @@ from shared.jurisdiction import OrgColumns, jurisdiction_filter
 
 ResultName = Literal["normal", "internship", "off_campus", "suspected_cheating"]
 RESULTS: tuple[ResultName, ...] = ("normal", "internship", "off_campus", "suspected_cheating")
+# 已完成 in the statistics (正常 + 正在实习, VALID_RESULTS) as a value of the completed list's
+# result filter, so the statistics' "completed" number has the list behind it.
+COMPLETED = "completed"
+ResultFilter = Literal[ResultName, "completed"]
 RESULT_ZH = {
     "normal": "正常",
     "internship": "正在实习",
@@ -93,11 +97,14 @@ def eligible_for(round_row: Round) -> ColumnElement[bool]:
 
 
 class StudentFilters(BaseModel):
-    """The filters both lists share (seed 000: 年级 专业 班级 学制 学习形式 姓名 …). As query
+    """The filters both lists share (seed 000: 年级 专业 班级 学制 学习形式 姓名 …) and the
+    statistics too; a city or county selects a statistics group of a bureau. As query
     parameters beside paging; an export body forbids unknown keys (api/lists.py)."""
 
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
+    city_code: str | None = Field(None, pattern=r"^[0-9]{4}$")
+    county_code: str | None = Field(None, pattern=r"^[0-9]{6}$")
     school_code: str | None = Field(None, pattern=r"^[0-9]{10}$")
     grade: int | None = Field(None, ge=1990, le=2100)
     major_code: str | None = Field(None, max_length=20)
@@ -109,6 +116,8 @@ class StudentFilters(BaseModel):
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         equal: list[tuple[QueryableAttribute[Any], Any]] = [
+            (StudentView.city_code, self.city_code),
+            (StudentView.county_code, self.county_code),
             (StudentView.school_code, self.school_code),
             (StudentView.grade, self.grade),
             (StudentView.major_code, self.major_code),
@@ -134,7 +143,9 @@ class CompletedFilters(StudentFilters):
     """已完成名单 adds the result and the check-in time (注册时间起/止, Asia/Shanghai dates or
     instants)."""
 
-    result: ResultName | None = None
+    result: ResultFilter | None = Field(
+        None, description="one result, or completed: 正常 or 正在实习 (已完成 in the statistics)"
+    )
     checked_in_from: datetime | None = None
     checked_in_to: datetime | None = None
 
@@ -146,7 +157,9 @@ class CompletedFilters(StudentFilters):
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         query = super().apply(query)
-        if self.result is not None:
+        if self.result == COMPLETED:
+            query = query.where(RoundAttendance.result.in_(VALID_RESULTS))
+        elif self.result is not None:
             query = query.where(RoundAttendance.result == self.result)
         if self.checked_in_from is not None:
             query = query.where(CheckIn.received_at >= _aware(self.checked_in_from))

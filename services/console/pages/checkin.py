@@ -20,7 +20,7 @@ from services.console.pages.checkin_exports import exports_router
 from services.console.pages.checkin_people import people_router
 from services.console.pages.checkin_statistics import statistics_router
 from services.console.upstream import UpstreamProblem
-from services.console.web import Page, StaffPage
+from services.console.web import BUREAU_ROLES, Page, StaffPage
 from shared.auth import Role
 
 router = APIRouter(include_in_schema=False)
@@ -35,6 +35,7 @@ PUBLISHERS = frozenset({Role.PROVINCE, Role.CITY, Role.COUNTY, Role.SCHOOL_REGIS
 def label_context() -> dict[str, Any]:
     return {
         "result_labels": labels.RESULT_LABELS,
+        "result_choices": labels.RESULT_CHOICES,
         "state_labels": labels.ROUND_STATES,
         "kind_labels": labels.ROUND_KINDS,
         "level_labels": labels.SCOPE_LEVELS,
@@ -138,6 +139,9 @@ async def _list_page(page: Page, round_id: UUID, kind: str) -> HTMLResponse:
             "size": labels.PAGE_SIZE,
             "filters": params,
             "api_filters": query,
+            # A bureau narrows to a city or county (a statistics group's list); a school has no use for it.
+            "regions": page.viewer.principal.role in BUREAU_ROLES
+            or any(name in query for name in labels.REGION_FILTERS),
             "may_export": page.viewer.principal.role
             in {Role.SCHOOL_REGISTRAR, Role.SCHOOL_LEADER, Role.COUNTY, Role.CITY, Role.PROVINCE},
         },

@@ -14,12 +14,8 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
+from services.console.i18n import marked as _
 from shared.china_time import CHINA
-
-
-def _(text: str) -> str:
-    return text
-
 
 PAGE_SIZE = 50
 RESULT_LABELS: Mapping[str, str] = {
@@ -60,11 +56,25 @@ EXPORT_STATES: Mapping[str, str] = {
     "expired": _("已过期"),
 }
 LIST_KINDS: Mapping[str, str] = {"completed_list": _("已完成名单"), "incomplete_list": _("未完成名单")}
+# checkin's result filter takes "completed" too: 正常 or 正在实习, the statistics' 已完成.
+COMPLETED = "completed"
+RESULT_CHOICES: Mapping[str, str] = {COMPLETED: _("已完成"), **RESULT_LABELS}
 
-# The filters both lists share (checkin's StudentFilters); the completed list adds three.
-STUDENT_FILTERS = ("school_code", "grade", "major_code", "class_id", "study_form", "name", "student_number")
+# The filters both lists share (checkin's StudentFilters); the completed list adds three. The
+# statistics take the same model, so a group's filters select its list exactly.
+REGION_FILTERS = ("city_code", "county_code")
+STUDENT_FILTERS = (
+    *REGION_FILTERS,
+    "school_code",
+    "grade",
+    "major_code",
+    "class_id",
+    "study_form",
+    "name",
+    "student_number",
+)
 COMPLETED_FILTERS = (*STUDENT_FILTERS, "result", "checked_in_from", "checked_in_to")
-STATISTICS_FILTERS = ("school_code", "grade", "major_code", "class_id", "study_form")
+STATISTICS_FILTERS = (*REGION_FILTERS, "school_code", "grade", "major_code", "class_id", "study_form")
 LIST_PATHS: Mapping[str, str] = {"completed_list": "completed", "incomplete_list": "incomplete"}
 
 
@@ -77,10 +87,17 @@ def page_number(raw: str | None) -> int:
 
 
 def scope_filters(scope: str) -> dict[str, str]:
-    """The jurisdiction tree's school or class selection as list filters (a region needs no
-    filter: the service already limits a bureau to its own region)."""
+    """The jurisdiction tree's city, county, school or class selection as list filters (the
+    province needs none: the service already limits a bureau to its own region, and narrows
+    further only on request)."""
     school, _sep, class_id = scope.partition("/")
-    if len(school) != 10 or not school.isdigit():
+    if not school.isdigit():
+        return {}
+    if not class_id and len(school) == 4:
+        return {"city_code": school}
+    if not class_id and len(school) == 6:
+        return {"county_code": school}
+    if len(school) != 10:
         return {}
     return {"school_code": school, **({"class_id": class_id} if class_id else {})}
 
@@ -116,11 +133,12 @@ def paged(query: Mapping[str, str], page: int, size: int = PAGE_SIZE) -> dict[st
 
 def group_filters(by: str | None, key: Mapping[str, Any]) -> dict[str, str] | None:
     """The list filters selecting exactly one statistics group; None when the lists cannot
-    select it (a city or county: checkin's list filters have no region; a missing major or
-    class: no filter matches an empty value)."""
+    select it (a missing major or class: no filter matches an empty value)."""
     if by is None:
         return {}
     wanted = {
+        "city": ("city_code",),
+        "county": ("county_code",),
         "school": ("school_code",),
         "class": ("school_code", "class_id"),
         "major": ("major_code",),
@@ -144,12 +162,14 @@ def list_link(round_id: str, kind: str, filters: Mapping[str, str], result: str 
 
 def number_links(round_id: str, filters: Mapping[str, str] | None) -> dict[str, str]:
     """Where each number of a statistics row leads: checked in → the completed list, a result →
-    the completed list with that result, incomplete → the incomplete list. Eligible and
-    completed (正常 + 正在实习) have no single list in checkin's API."""
+    the completed list with that result, completed (正常 + 正在实习) → the completed list with
+    result=completed, incomplete → the incomplete list. Eligible (应核验) is completed plus
+    incomplete: two lists, and checkin's API has no single list of it, so it has no link."""
     if filters is None:
         return {}
     links = {
         "checked_in": list_link(round_id, "completed_list", filters),
+        "completed": list_link(round_id, "completed_list", filters, COMPLETED),
         "incomplete": list_link(round_id, "incomplete_list", filters),
     }
     for result in RESULT_LABELS:

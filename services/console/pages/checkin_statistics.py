@@ -68,6 +68,8 @@ async def statistics(page: StaffPage) -> HTMLResponse:
             "may_export": page.viewer.principal.role is not Role.COUNSELOR,
             "filters": page.request.query_params,
             "api_filters": filters,
+            "regions": page.viewer.principal.role in BUREAU_ROLES
+            or any(name in filters for name in labels.REGION_FILTERS),
             "result_labels": labels.RESULT_LABELS,
             "study_forms": labels.STUDY_FORMS,
         },

@@ -10,6 +10,9 @@ from starlette.datastructures import QueryParams
 
 from services.console.pages.checkin_labels import (
     COMPLETED_FILTERS,
+    RESULT_CHOICES,
+    RESULT_LABELS,
+    STATISTICS_FILTERS,
     STUDENT_FILTERS,
     chart_options,
     china_time,
@@ -44,6 +47,45 @@ def counts(eligible: int, normal: int, internship: int, off_campus: int = 0) -> 
     }
 
 
+def test_region_filters_reach_the_lists_and_the_statistics() -> None:
+    params = QueryParams("city_code=4101&county_code=410102&name=x&result=completed")
+    assert list_filters(params, STUDENT_FILTERS) == {
+        "city_code": "4101",
+        "county_code": "410102",
+        "name": "x",
+    }
+    assert list_filters(params, COMPLETED_FILTERS)["result"] == "completed"
+    assert list_filters(params, STATISTICS_FILTERS) == {"city_code": "4101", "county_code": "410102"}
+    # The tree's county is the page's filter unless the URL names another.
+    assert list_filters(QueryParams(""), STATISTICS_FILTERS, "410102") == {"county_code": "410102"}
+    assert list_filters(QueryParams("county_code=410103"), STUDENT_FILTERS, "410102") == {
+        "county_code": "410103"
+    }
+
+
+def test_a_county_group_links_its_numbers_to_its_lists() -> None:
+    stats = {
+        "groups": [{"key": {"county_code": "410102"}, **counts(10, 6, 1, 2)}],
+        "total": counts(10, 6, 1, 2),
+    }
+    rows = statistics_rows(ROUND, "county", stats, {"city_code": "4101"}, english)
+    completed = urlsplit(rows[0]["links"]["completed"])
+    assert completed.path == f"/checkin/rounds/{ROUND}/completed"
+    assert parse_qs(completed.query) == {
+        "city_code": ["4101"],
+        "county_code": ["410102"],
+        "result": ["completed"],
+    }
+    assert parse_qs(urlsplit(rows[0]["links"]["incomplete"]).query) == {
+        "city_code": ["4101"],
+        "county_code": ["410102"],
+    }
+    assert (
+        rows[1]["links"]["completed"] == f"/checkin/rounds/{ROUND}/completed?city_code=4101&result=completed"
+    )
+    assert RESULT_CHOICES["completed"] == "已完成" and set(RESULT_LABELS) < set(RESULT_CHOICES)
+
+
 def test_only_non_empty_filters_of_the_list_reach_the_api() -> None:
     params = QueryParams("grade=2025&name=+&result=normal&page=3&unknown=x")
     assert list_filters(params, STUDENT_FILTERS) == {"grade": "2025"}
@@ -58,8 +100,11 @@ def test_check_in_dates_cover_whole_days_in_china_time() -> None:
     }
 
 
-def test_the_tree_selects_a_school_or_class_but_the_url_wins() -> None:
-    assert scope_filters("4101") == {}
+def test_the_tree_selects_a_region_school_or_class_but_the_url_wins() -> None:
+    assert scope_filters("41") == {}  # the province: the service limits the bureau already
+    assert scope_filters("4101") == {"city_code": "4101"}
+    assert scope_filters("410102") == {"county_code": "410102"}
+    assert scope_filters("410102/class-1") == {}
     assert scope_filters("4141010001") == {"school_code": "4141010001"}
     assert scope_filters("4141010001/class-1") == {"school_code": "4141010001", "class_id": "class-1"}
     assert scope_filters("../etc/passwd") == {}
@@ -81,8 +126,9 @@ def test_a_group_selects_its_list_when_the_lists_can_filter_it() -> None:
     assert group_filters("grade", {"grade": 2025}) == {"grade": "2025"}
     assert group_filters("major", {"major_code": None}) is None
     assert group_filters("class", {**key, "class_id": None}) is None
-    # checkin's list filters have no city or county: no link rather than a wrong list.
-    assert group_filters("county", {"county_code": "410102"}) is None
+    assert group_filters("county", {"county_code": "410102"}) == {"county_code": "410102"}
+    assert group_filters("city", {"city_code": "4101"}) == {"city_code": "4101"}
+    assert group_filters("county", {"county_code": None}) is None
     assert group_filters(None, {}) == {}
 
 
@@ -91,7 +137,9 @@ def test_each_number_links_to_the_list_with_its_filter() -> None:
     assert links["incomplete"] == f"/checkin/rounds/{ROUND}/incomplete?grade=2025"
     assert links["checked_in"] == f"/checkin/rounds/{ROUND}/completed?grade=2025"
     assert links["off_campus"] == f"/checkin/rounds/{ROUND}/completed?grade=2025&result=off_campus"
-    assert "eligible" not in links and "completed" not in links
+    assert links["completed"] == f"/checkin/rounds/{ROUND}/completed?grade=2025&result=completed"
+    # 应核验 = 已完成 + 未完成 is two lists: no single list to link to.
+    assert "eligible" not in links
     assert number_links(ROUND, None) == {}
     assert number_links(ROUND, {})["normal"] == f"/checkin/rounds/{ROUND}/completed?result=normal"
 

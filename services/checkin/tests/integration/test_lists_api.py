@@ -145,3 +145,60 @@ async def test_lists__bad_input_is_a_clear_4xx(checkin: RunningCheckin, area: Ar
     assert unknown.status_code == 404
     anonymous = await checkin.client.get(f"{base}/incomplete")
     assert anonymous.status_code == 401
+
+
+async def test_completed_list__result_completed_is_normal_and_internship(
+    checkin: RunningCheckin, area: Area
+) -> None:
+    scenario = await seed_round_scenario(checkin, area)
+    county = checkin.auth(Role.COUNTY, area.county)
+    completed = await page(checkin, scenario, "completed", county, result="completed")
+    # 已完成 of the statistics: off campus and suspected cheating are on the list, not completed.
+    assert ids(completed) == scenario.ids("normal", "internship")
+    statistics = await checkin.client.get(f"/api/v1/rounds/{scenario.round.id}/statistics", headers=county)
+    assert completed["total"] == statistics.json()["total"]["completed"] == 2
+
+
+def elsewhere(code: str) -> str:
+    """A code of the same length that is not ``code`` (no student of the scenario is there)."""
+    return code[:-1] + ("1" if code[-1] != "1" else "2")
+
+
+async def test_lists__city_and_county_filters_select_a_bureau_group(
+    checkin: RunningCheckin, area: Area
+) -> None:
+    scenario = await seed_round_scenario(checkin, area)
+    province = checkin.auth(Role.PROVINCE)
+    in_county = await page(checkin, scenario, "incomplete", province, county_code=area.county)
+    assert ids(in_county) == scenario.ids(
+        "off_campus", "suspected_cheating", "pending", "none", "other_school"
+    )
+    assert (await page(checkin, scenario, "incomplete", province, county_code=elsewhere(area.county)))[
+        "total"
+    ] == 0
+    in_city = await page(checkin, scenario, "completed", province, city_code=area.city, result="completed")
+    assert ids(in_city) == scenario.ids("normal", "internship")
+    assert (await page(checkin, scenario, "completed", province, city_code=elsewhere(area.city)))[
+        "total"
+    ] == 0
+    # The statistics take the same filters, so a county's row and its lists agree.
+    statistics = await checkin.client.get(
+        f"/api/v1/rounds/{scenario.round.id}/statistics",
+        params={"county_code": elsewhere(area.county), "by": "county"},
+        headers=province,
+    )
+    assert statistics.status_code == 200 and statistics.json()["groups"] == []
+
+
+async def test_lists__a_bad_region_code_is_a_422_naming_it(checkin: RunningCheckin, area: Area) -> None:
+    scenario = await seed_round_scenario(checkin, area)
+    province = checkin.auth(Role.PROVINCE)
+    base = f"/api/v1/rounds/{scenario.round.id}"
+    for path, field, value in [
+        ("incomplete", "county_code", "4101"),
+        ("completed", "city_code", "410101"),
+        ("statistics", "county_code", "41010x"),
+    ]:
+        answer = await checkin.client.get(f"{base}/{path}", params={field: value}, headers=province)
+        assert answer.status_code == 422, (path, field)
+        assert answer.json()["errors"][0]["field"] == f"query.{field}"

@@ -139,3 +139,33 @@ async def test_list_export__bad_requests(checkin: RunningCheckin, area: Area) ->
         "/api/v1/exports", json=base, headers=checkin.as_student(scenario.students["none"])
     )
     assert student.status_code == 403
+
+
+async def test_list_export__carries_the_region_and_completed_filters(
+    checkin: RunningCheckin, area: Area
+) -> None:
+    scenario = await seed_round_scenario(checkin, area)
+    requester = unique_name("province")
+    asking = bearer(checkin, Role.PROVINCE, "41", requester)
+    body = {
+        "kind": "completed_list",
+        "round_id": str(scenario.round.id),
+        "filters": {"county_code": area.county, "result": "completed"},
+        "reason": "已完成名单报送",
+    }
+    requested = await checkin.client.post("/api/v1/exports", json=body, headers=asking)
+    assert requested.status_code == 201, requested.text
+    export = requested.json()
+    assert export["count_at_request"] == 2  # normal + internship, as the list shows
+    colleague = bearer(checkin, Role.PROVINCE, "41", unique_name("province"))
+    approved = await checkin.client.post(f"/api/v1/exports/{export['id']}/approval", headers=colleague)
+    assert approved.status_code == 200, approved.text
+    downloaded = await checkin.client.get(f"/api/v1/exports/{export['id']}/download", headers=asking)
+    rows = list(load_workbook(io.BytesIO(downloaded.content)).active.iter_rows(values_only=True))
+    assert sorted(str(row[2]) for row in rows[2:]) == ["00normal", "01internship"]
+    bad = await checkin.client.post(
+        "/api/v1/exports",
+        json={**body, "kind": "incomplete_list", "filters": {"city_code": "41"}},
+        headers=asking,
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "filters.city_code"

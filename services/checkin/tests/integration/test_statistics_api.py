@@ -17,6 +17,7 @@ from services.checkin.models.exports import AuditEntry
 from services.checkin.round_lists import eligible_for
 from services.checkin.tests.integration.conftest import Area, RunningCheckin, seed_round_scenario
 from shared.auth import Role
+from shared.testing import unique_name
 
 SCHOOL_A = {
     "eligible": 6,  # normal, internship, off_campus, suspected_cheating, pending, none
@@ -186,3 +187,30 @@ async def test_audit_entry__is_append_only_and_chained(checkin: RunningCheckin, 
                 await session.rollback()
             else:
                 raise AssertionError(f"{statement} went through")
+
+
+async def test_statistics_workbook__takes_the_county_filter_and_logs_it(
+    checkin: RunningCheckin, area: Area
+) -> None:
+    scenario = await seed_round_scenario(checkin, area)
+    province = checkin.principal(Role.PROVINCE, account_id=unique_name("province"))
+    headers = {"Authorization": f"Bearer {checkin.issuer.issue(province)}"}
+    url = f"/api/v1/rounds/{scenario.round.id}/statistics.xlsx"
+    own = await checkin.client.get(url, params={"by": "county", "county_code": area.county}, headers=headers)
+    assert own.status_code == 200, own.text
+    rows = list(load_workbook(io.BytesIO(own.content)).active.iter_rows(values_only=True))
+    assert f"county_code={area.county}" in str(rows[0][0])  # the heading names the filter
+    assert [row[:2] for row in rows[2:]] == [(area.county, 7), ("合计", 7)]
+    other = area.county[:-1] + ("1" if area.county[-1] != "1" else "2")
+    none = await checkin.client.get(url, params={"by": "county", "county_code": other}, headers=headers)
+    rows = list(load_workbook(io.BytesIO(none.content)).active.iter_rows(values_only=True))
+    assert [row[:2] for row in rows[2:]] == [("合计", 0)]
+    async with checkin.ctx.sessionmaker() as session:
+        logged = list(
+            await session.scalars(
+                select(AuditEntry.detail)
+                .where(AuditEntry.actor_id == province.account_id)
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert [entry["filters"] for entry in logged] == [{"county_code": area.county}, {"county_code": other}]
