@@ -1,5 +1,5 @@
-"""The phone page's home (/m/: tiles), the student's own record and their certificates with the
-verification code."""
+"""The phone page's home (/m/: tiles) and the student's own record (the certificates and their
+verification codes are codes.py's)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from services.console.upstream import UpstreamProblem
 from services.console.web import StudentPage
 
 router = APIRouter(include_in_schema=False)
@@ -25,14 +24,3 @@ async def record(page: StudentPage) -> HTMLResponse:
         "enrollment", f"/api/v1/students/{page.viewer.principal.student_id}"
     )
     return page.render("mobile/record.html", {"student": student})
-
-
-@router.get("/m/certificates")
-async def certificates(page: StudentPage) -> HTMLResponse:
-    try:
-        found: dict[str, Any] = await page.get("certificates", "/api/v1/my/certificates")
-    except UpstreamProblem as problem:
-        if problem.status != 404:
-            raise
-        found = {"items": [], "total": 0}
-    return page.render("mobile/certificates.html", {"certificates": found["items"]})

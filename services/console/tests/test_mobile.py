@@ -3,16 +3,19 @@ be about, and a service's problem as the page's scripts read it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
+from starlette.requests import Request
 
 from services.console.app import create_app
-from services.console.i18n import LANGUAGE_COOKIE
+from services.console.i18n import LANGUAGE_COOKIE, Languages
 from services.console.mobile.answers import problem_body
 from services.console.mobile.checkin import chosen_round
+from services.console.mobile.codes import china_time, clean_code, code_state, codes_by_certificate, days_sent
 from services.console.mobile.requests import missed_rounds
 from services.console.settings import ConsoleSettings
 from services.console.upstream import FieldReason, UpstreamProblem
@@ -90,7 +93,8 @@ async def test_activation_needs_no_session_and_runs_from_script_files(console: A
 
 
 @pytest.mark.parametrize(
-    "path", ["/m/", "/m/checkin?round=r1", "/m/face", "/m/consent", "/m/leave", "/m/appeals"]
+    "path",
+    ["/m/", "/m/checkin?round=r1", "/m/face", "/m/consent", "/m/leave", "/m/appeals", "/m/certificates"],
 )
 async def test_the_students_pages_ask_for_sign_in_and_return_there(console: AsyncClient, path: str) -> None:
     response = await console.get(path)
@@ -112,3 +116,137 @@ async def test_the_scripts_hear_a_services_problem_as_json_in_the_readers_langua
     assert english.json()["title"] == "Service unavailable"
     refused = await console.post("/m/activate/code", json=body)  # no Origin: not from this site
     assert refused.status_code == 403
+
+
+# --- the graduate's verification codes (mobile/codes.py, mobile/certificates.html) -----------------
+
+
+def _code(code: str, *, live: bool = True, revoked: bool = False, certificate: str = "c1") -> dict[str, Any]:
+    return {
+        "code": code,
+        "code_grouped": f"{code[:4]}-{code[4:8]}-{code[8:]}",
+        "certificate_id": certificate,
+        "certificate_number": "2026410102414101000114827556",
+        "expires_at": "2026-12-27T16:30:00Z",
+        "revoked": revoked,
+        "live": live,
+        "created_at": "2026-11-28T01:00:00Z",
+    }
+
+
+def test_a_code_is_sent_to_the_service_as_it_stores_it() -> None:
+    assert clean_code("abcd-EFGH jklm") == "abcdEFGHjklm"
+    assert clean_code("../x/ＡＢ") == "x"  # no path, no full-width letters
+    assert len(clean_code("A" * 100)) == 40
+
+
+def test_the_validity_goes_as_a_number_or_as_typed_for_the_service_to_refuse() -> None:
+    assert days_sent(" 30 ") == 30
+    assert days_sent("91") == 91  # the service's range, not the page's, decides
+    assert days_sent("thirty") == "thirty"
+    assert days_sent("") == ""
+
+
+def test_a_codes_state_revoked_before_expired_before_live() -> None:
+    assert code_state(_code("A" * 12)) == "live"
+    assert code_state(_code("A" * 12, live=False)) == "expired"
+    assert code_state(_code("A" * 12, live=False, revoked=True)) == "revoked"
+
+
+def test_expiry_reads_in_china_time() -> None:
+    assert china_time("2026-12-27T16:30:00Z") == "2026-12-28 00:30"
+    assert china_time("2026-12-27T08:00:00+08:00") == "2026-12-27 08:00"
+
+
+def test_codes_sit_under_their_certificate_live_first_newest_first() -> None:
+    codes = [
+        _code("OLDREVOKED01", live=False, revoked=True),
+        _code("NEWLIVE00001"),
+        _code("OTHERCERT001", certificate="c2"),
+        _code("OLDLIVE00001"),
+    ]
+    grouped = codes_by_certificate(codes)
+    assert [c["code"] for c in grouped["c1"]] == ["NEWLIVE00001", "OLDLIVE00001", "OLDREVOKED01"]
+    assert [c["code"] for c in grouped["c2"]] == ["OTHERCERT001"]
+
+
+def _certificates_page(language: str, **context: Any) -> str:
+    request = Request(
+        {"type": "http", "method": "GET", "path": "/m/certificates", "query_string": b"", "headers": []}
+    )
+    environment = Languages().environments[language]  # type: ignore[index]
+    values: dict[str, Any] = {
+        "request": request,
+        "viewer": None,
+        "certificates": [
+            {
+                "id": "c1",
+                "kind": "graduation",
+                "status": "valid",
+                "number_grouped": "2026 4101 0241 4101 0001 1482 7556",
+                "school_name": "郑州市第一中等职业学校",
+                "major_name": "计算机应用",
+                "issued_on": "2026-06-20",
+            },
+            {
+                "id": "c0",
+                "kind": "graduation",
+                "status": "voided",
+                "number_grouped": "2026 4101 0241 4101 0001 1079 2453",
+                "school_name": "郑州市第一中等职业学校",
+                "major_name": "计算机应用",
+                "issued_on": "2026-06-20",
+            },
+        ],
+        "codes": {},
+        "codes_problem": None,
+        "problem": None,
+        "about": "",
+        "made": None,
+        "revoked": "",
+        "typed_days": "30",
+    }
+    values.update(context)
+    for listed in values["codes"].values():
+        for code in listed:
+            code["state"] = code_state(code)
+            code["expires_local"] = china_time(code["expires_at"])
+    return environment.get_template("mobile/certificates.html").render(values)
+
+
+def test_a_live_code_has_its_verify_link_and_a_revoke_button_that_names_it() -> None:
+    html = _certificates_page(
+        "zh", codes={"c1": [_code("RHACSR5R62ZJ"), _code("GONEGONEGONE", live=False, revoked=True)]}
+    )
+    assert 'href="/verify?code=RHACSR5R62ZJ"' in html
+    button = re.search(r"<button[^>]*hx-confirm=\"([^\"]*)\"[^>]*>", html)
+    assert button is not None
+    assert "RHAC-SR5R-62ZJ" in button.group(1)  # the confirmation names the code
+    assert 'hx-post="/m/certificates/codes/RHACSR5R62ZJ/revoke"' in button.group(0)  # on the sender
+    assert "有效期至 2026-12-28 00:30" in html
+    # A revoked code is listed, with nothing left to do with it.
+    assert "GONE-GONE-GONE" in html and "已被撤销" in html
+    assert "/verify?code=GONEGONEGONE" not in html and "GONEGONEGONE/revoke" not in html
+
+
+def test_only_a_valid_certificate_offers_a_new_code() -> None:
+    html = _certificates_page("zh")
+    assert html.count('name="certificate_id" value="c1"') == 1
+    assert 'value="c0"' not in html
+    assert "此证书已不在有效状态，不能生成查验码。" in html
+
+
+def test_the_services_refusal_shows_at_the_certificate_it_was_about_in_the_readers_language() -> None:
+    refused = UpstreamProblem(
+        422,
+        "Invalid field",
+        "数据校验未通过",
+        errors=[FieldReason("valid_days", "must be at most 90", "不能超过 90")],
+    )
+    for language, reason in (("zh", "不能超过 90"), ("en", "must be at most 90")):
+        html = _certificates_page(language, problem=refused, about="c1", typed_days="91")
+        first, second = html.split('aria-labelledby="cert-2"')
+        assert reason in first and reason not in second
+        assert 'value="91"' in first  # what was typed stays
+    elsewhere = _certificates_page("zh", problem=refused, about="unknown")
+    assert "不能超过 90" in elsewhere  # not lost when it names no certificate shown
