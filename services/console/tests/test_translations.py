@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
 from jinja2 import Environment
 
 from services.console.i18n import CATALOG_DIR, read_catalog
@@ -60,3 +61,18 @@ def test_templates_compile() -> None:
     environment = Environment(extensions=["jinja2.ext.i18n"])
     for template in (CONSOLE / "templates").rglob("*.html"):
         environment.parse(template.read_text(), name=str(template))
+
+
+def test_each_message_is_translated_in_one_file_only() -> None:
+    """One place per message: an area's file holds what only that area shows, common.po what
+    several show (so an area can change its file without breaking another's pages)."""
+    seen: dict[str, str] = {}
+    twice = []
+    for po_file in sorted((CATALOG_DIR / "en").glob("*.po")):
+        with po_file.open("rb") as handle:
+            for message in read_po(handle, locale="en"):
+                if message.id:
+                    if message.id in seen:
+                        twice.append(f"{message.id}: {seen[message.id]} and {po_file.name}")
+                    seen[str(message.id)] = po_file.name
+    assert not twice, "\n".join(twice)
