@@ -4,6 +4,8 @@ are classes, students, rounds, transfers and certificates to look at (WEB.md).
 
 Each test signs in as people do (``sign_in``), and may open its own browser with a fake camera
 fed from a face photo (``camera_browser``) and a fake position (context ``geolocation``).
+Data a test needs is set up through the services' APIs with ``Stack.api`` (and a new student
+with ``Stack.register_student``), as the accounts people use.
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ from __future__ import annotations
 import json
 import os
 import queue
+import random
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Container, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright
 
@@ -25,6 +31,8 @@ from deploy.local.layout import Deployment
 from deploy.local.scenario import Scenario
 from deploy.local.stack import demo_deployment
 from deploy.local.three_provinces import three_provinces
+from deploy.local.transfer_steps import number_on_papers
+from shared.idnumber import make_resident_id
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
@@ -41,6 +49,23 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Identity's access tokens live 15 minutes (shared/settings.py) and the suite runs longer: a
+# token is reused for less than that. (The Scenario keeps the tokens of its run for good, so
+# its ``token``/``call`` would fail a test that runs late.)
+TOKEN_REUSE_SECONDS = 600.0
+SUCCESS = range(200, 300)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A student a test registered (``Stack.register_student``)."""
+
+    id: str
+    name: str
+    id_number: str
+    number: str  # the student number in full, as on the student's papers
+    province: str
+    school: str
 
 
 @dataclass
@@ -49,6 +74,8 @@ class Stack:
     accounts: list[dict[str, str]]
     report: dict[str, Any]
     scenario: Scenario
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0))
+    _tokens: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
 
     def console(self, province: str = "41") -> str:
         # A console run by hand against the demo (deploy/local/dev_console.py) may stand in.
@@ -56,6 +83,79 @@ class Stack:
 
     def account(self, province: str, role: str, org: str | None = None) -> dict[str, str]:
         return self.scenario.account(province, role, org)
+
+    def token(self, province: str, account: Mapping[str, str]) -> str:
+        """An access token of the account (staff, or a student with the password they chose)."""
+        key = (province, account["username"])
+        held = self._tokens.get(key)
+        if held is None or time.monotonic() - held[0] > TOKEN_REUSE_SECONDS:
+            credentials = {"username": account["username"], "password": account["password"]}
+            answer = self.api("POST", province, "identity", "/api/v1/auth/token", data=credentials)
+            held = (time.monotonic(), str(answer.json()["access_token"]))
+            self._tokens[key] = held
+        return held[1]
+
+    def api(
+        self,
+        method: str,
+        province: str,
+        service: str,
+        path: str,
+        *,
+        role: str | None = None,
+        org: str | None = None,
+        account: Mapping[str, str] | None = None,
+        expect: int | Container[int] | None = SUCCESS,
+        **request: Any,
+    ) -> httpx.Response:
+        """A request to a service of the province as its ``role`` account (of ``org``), or as
+        ``account``, or signed out when neither is given; ``request`` is httpx's (json, params,
+        data, files...). The answer's status must be ``expect`` (one, several, or None: any)."""
+        if role is not None:
+            account = self.account(province, role, org)
+        headers = {"Authorization": f"Bearer {self.token(province, account)}"} if account else {}
+        url = f"{self.deployment.base_url(province, service)}{path}"
+        response = self.client.request(method, url, headers=headers, **request)
+        wanted = (expect,) if isinstance(expect, int) else expect
+        assert wanted is None or response.status_code in wanted, (
+            f"{method} {url} → {response.status_code}: {response.text[:500]}"
+        )
+        return response
+
+    def register_student(
+        self, name: str, *, province: str = "41", school: str | None = None, intake: int = 2025
+    ) -> Registered:
+        """A new student of ``school`` (the province's first registrar's unless told) in its class
+        ``class-<school>-<intake>-1``, registered by the school's registrar through enrollment's
+        single entry with a random resident ID number (another one if an earlier run took it)."""
+        school = school or self.account(province, "school_registrar")["organisation"]
+        county = self.scenario.county_of(province, school)
+        rng = random.SystemRandom()
+        for _ in range(20):
+            id_number = make_resident_id(
+                county, date(intake - 15, rng.randint(1, 12), rng.randint(1, 28)), rng.randint(0, 999)
+            )
+            body = {
+                "name": name,
+                "id_type": "resident_id",
+                "id_number": id_number,
+                "class_id": f"class-{school}-{intake}-1",
+            }
+            answer = self.api(
+                "POST",
+                province,
+                "enrollment",
+                "/api/v1/students",
+                role="school_registrar",
+                org=school,
+                json=body,
+                expect=(201, 409),
+            )
+            if answer.status_code == 201:
+                made = answer.json()
+                number = number_on_papers(made["student_number"], id_number)
+                return Registered(str(made["id"]), name, id_number, number, province, school)
+        raise AssertionError(f"no free ID number for a student of {school} in twenty tries")
 
 
 def running_demo() -> Stack:
@@ -72,7 +172,9 @@ def stack() -> Iterator[Stack]:
     """Set up and torn down in a thread of its own: Playwright's sync API keeps an event loop
     running on the test thread, where the deployment's ``asyncio.run`` calls would fail."""
     if os.environ.get("XUEJI_BROWSER_ON_DEMO") == "1":
-        yield running_demo()
+        demo = running_demo()
+        yield demo
+        demo.client.close()
         return
     ready: queue.Queue[Stack | BaseException] = queue.Queue()
     done = threading.Event()
@@ -93,6 +195,7 @@ def stack() -> Iterator[Stack]:
         if isinstance(got, BaseException):
             raise got
         yield got
+        got.client.close()
     finally:
         done.set()
         holder.join()

@@ -7,7 +7,6 @@ import io
 import re
 from typing import Any
 
-import httpx
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
@@ -19,18 +18,14 @@ PAGE_SIZE = 50  # rows per page of the accounts list
 
 def identity_statistics(stack: Stack, class_id: str, **filters: str) -> dict[str, Any]:
     """Identity's own count for the class (an empty dict: no student matches)."""
-    account = stack.account("41", "school_registrar", SCHOOL)
-    identity = stack.deployment.base_url("41", "identity")
-    token = httpx.post(
-        f"{identity}/api/v1/auth/token",
-        data={"username": account["username"], "password": account["password"]},
-        timeout=15,
-    ).json()["access_token"]
-    rows = httpx.get(
-        f"{identity}/api/v1/student-accounts/statistics",
+    rows = stack.api(
+        "GET",
+        "41",
+        "identity",
+        "/api/v1/student-accounts/statistics",
+        role="school_registrar",
+        org=SCHOOL,
         params={"class_id": class_id, **filters},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=15,
     ).json()
     assert len(rows) <= 1, rows
     found: dict[str, Any] = rows[0] if rows else {}

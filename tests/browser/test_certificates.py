@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from playwright.sync_api import Dialog, Page, expect
 
 from deploy.local.graduation_step import GRADUATING_YEAR
@@ -32,13 +31,7 @@ def _check_and_picture(page: Page, name: str) -> Callable[[], None]:
 
 
 def _api(stack: Stack, role: str, path: str, params: dict[str, Any] | None = None) -> Any:
-    base = stack.deployment.base_url("41", "certificates")
-    token = stack.scenario.token("41", role)
-    response = httpx.get(
-        f"{base}{path}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
-    response.raise_for_status()
-    return response.json()
+    return stack.api("GET", "41", "certificates", path, role=role, params=params).json()
 
 
 def _blocked_student(stack: Stack) -> tuple[int, dict[str, Any]]:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Dialog, Page, expect
@@ -249,25 +248,14 @@ def test_a_bureau_publishes_a_round_and_sees_a_wrong_field(stack: Stack, page: P
     in_both_languages(page, _checked(page, "checkin-rounds"))
 
 
-def _token(stack: Stack, username: str, password: str) -> str:
-    identity = stack.deployment.base_url("41", "identity")
-    response = httpx.post(f"{identity}/api/v1/auth/token", data={"username": username, "password": password})
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
 def test_a_registrar_rejects_a_leave_with_an_opinion(stack: Stack, page: Page) -> None:
     # The demo's activated student asks for a day off a month ahead (the demo's round is today).
-    student = json.loads((stack.deployment.home / "demo-student-41.json").read_text())["username"]
-    checkin = stack.deployment.base_url("41", "checkin")
+    username = json.loads((stack.deployment.home / "demo-student-41.json").read_text())["username"]
+    student = {"username": username, "password": DEMO_PASSWORD}
     day = (datetime.now() + timedelta(days=30)).date().isoformat()
     reason = f"家中有事 {datetime.now():%H%M%S%f}"
-    asked = httpx.post(
-        f"{checkin}/api/v1/leaves",
-        json={"starts_on": day, "ends_on": day, "reason": reason},
-        headers={"Authorization": f"Bearer {_token(stack, student, DEMO_PASSWORD)}"},
-    )
-    assert asked.status_code == 201, asked.text
+    leave = {"starts_on": day, "ends_on": day, "reason": reason}
+    asked = stack.api("POST", "41", "checkin", "/api/v1/leaves", account=student, json=leave, expect=201)
     leave_id = asked.json()["id"]
 
     console = stack.console("41")
@@ -284,11 +272,7 @@ def test_a_registrar_rejects_a_leave_with_an_opinion(stack: Stack, page: Page) -
     expect(page.get_by_label("状态")).to_have_value("rejected")
     in_both_languages(page, lambda: assert_accessible(page))
 
-    registrar = stack.account("41", "school_registrar")
-    decided = httpx.get(
-        f"{checkin}/api/v1/leaves/{leave_id}",
-        headers={"Authorization": f"Bearer {_token(stack, registrar['username'], registrar['password'])}"},
-    ).json()
+    decided = stack.api("GET", "41", "checkin", f"/api/v1/leaves/{leave_id}", role="school_registrar").json()
     assert (decided["state"], decided["opinion"]) == ("rejected", "请补充证明材料")
 
 

@@ -15,14 +15,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Geolocation, Page, ViewportSize, expect
 
 from deploy.local.checkin_step import campus_boundary
 from services.checkin.domain.gcj02 import to_wgs84
-from shared.idnumber import make_resident_id
 from tests.browser.conftest import FACES, Stack, assert_accessible, in_both_languages, screenshot
 
 PROVINCE = "41"
@@ -37,36 +35,23 @@ NO_CAMERA = (
 )
 
 
-def _api(stack: Stack, method: str, service: str, path: str, role: str, **kwargs: Any) -> httpx.Response:
-    token = stack.scenario.token(PROVINCE, role)
-    url = f"{stack.deployment.base_url(PROVINCE, service)}{path}"
-    return httpx.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs)
-
-
 def new_student(stack: Stack, name: str) -> dict[str, str]:
     """A student registered now into the demo's 2025 class, with an identity account to activate."""
-    class_id = stack.report["class_import"]["progress"]["class_id"]
-    for _ in range(20):  # a random ID number may already be taken by an earlier run
-        id_number = make_resident_id(
-            "410102", date(2010, random.randint(1, 12), random.randint(1, 28)), random.randint(100, 999)
-        )
-        body = {"name": name, "id_type": "resident_id", "id_number": id_number, "class_id": class_id}
-        response = _api(stack, "POST", "enrollment", "/api/v1/students", "school_registrar", json=body)
-        if response.status_code == 201:
-            return {"name": name, "id_number": id_number, "phone": f"139{random.randint(0, 99_999_999):08d}"}
-        assert response.status_code == 409, response.text
-    raise AssertionError("no free ID number")
+    student = stack.register_student(name, province=PROVINCE, school=SCHOOL)
+    return {"name": name, "id_number": student.id_number, "phone": f"139{random.randint(0, 99_999_999):08d}"}
 
 
 def campus_positions(stack: Stack) -> tuple[Geolocation, Geolocation]:
     """A point inside the school's first campus and one north of it, in WGS-84 as a browser
     reports (the campus may be registered in GCJ-02; the demo registers one if none)."""
-    listed = _api(stack, "GET", "enrollment", f"/api/v1/schools/{SCHOOL}/campuses", "school_registrar").json()
+    path = f"/api/v1/schools/{SCHOOL}/campuses"
+    listed = stack.api("GET", PROVINCE, "enrollment", path, role="school_registrar").json()
     campuses = listed if isinstance(listed, list) else listed.get("items", [])
     if not campuses:
         body = {"name": "主校区", "crs": "WGS-84", "boundary": campus_boundary()}
-        path = f"/api/v1/schools/{SCHOOL}/campuses"
-        campuses = [_api(stack, "POST", "enrollment", path, "school_registrar", json=body).json()]
+        campuses = [
+            stack.api("POST", PROVINCE, "enrollment", path, role="school_registrar", json=body).json()
+        ]
     boundary = campuses[0]["boundary"]
     ring = boundary["coordinates"][0][0] if boundary["type"] == "MultiPolygon" else boundary["coordinates"][0]
     corners = [to_wgs84(lat, lon, campuses[0]["crs"]) for lon, lat in ring[:-1]]
@@ -90,12 +75,12 @@ def face_checked_round(stack: Stack) -> str:
         "scope_code": SCHOOL,
         "face_policy": "every",
     }
-    created = _api(stack, "POST", "checkin", "/api/v1/rounds", "province", json=body)
-    assert created.status_code == 201, created.text
+    created = stack.api("POST", PROVINCE, "checkin", "/api/v1/rounds", role="province", json=body, expect=201)
     round_id = str(created.json()["id"])
 
     def opened() -> bool:
-        found = _api(stack, "GET", "checkin", f"/api/v1/rounds/{round_id}", "province")
+        path = f"/api/v1/rounds/{round_id}"
+        found = stack.api("GET", PROVINCE, "checkin", path, role="province", expect=None)
         return found.status_code == 200 and found.json()["state"] == "open"
 
     stack.scenario.wait_for("the round to open", opened)

@@ -15,7 +15,6 @@ import random
 import re
 from typing import Any
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -34,26 +33,16 @@ VALID = "该证书真实有效。"
 GONE = "该验证码已过期或已被撤销。"
 
 
-def _registrar(stack: Stack, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
-    token = stack.scenario.token(PROVINCE, "school_registrar")
-    url = f"{stack.deployment.base_url(PROVINCE, service)}{path}"
-    return httpx.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs)
-
-
-def _identity(stack: Stack, path: str, **kwargs: Any) -> httpx.Response:
-    return httpx.post(f"{stack.deployment.base_url(PROVINCE, 'identity')}{path}", timeout=30, **kwargs)
-
-
 def _activate(stack: Stack, name: str, id_number: str) -> str | None:
     """Activation as the phone page does it, through identity's API; the username, or None when
     identity finds no account awaiting activation for this graduate."""
     phone = f"138{random.randint(0, 99_999_999):08d}"
-    started = _identity(
-        stack, "/api/v1/activation/code", json={"name": name, "id_number": id_number, "phone": phone}
+    asked = {"name": name, "id_number": id_number, "phone": phone}
+    started = stack.api(
+        "POST", PROVINCE, "identity", "/api/v1/activation/code", json=asked, expect=(202, 404)
     )
     if started.status_code == 404:
         return None
-    assert started.status_code == 202, started.text
     device = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     body = {
         "ticket": started.json()["ticket"],
@@ -61,30 +50,39 @@ def _activate(stack: Stack, name: str, id_number: str) -> str | None:
         "password": PASSWORD,
         "device_public_key": base64.b64encode(device).decode(),
     }
-    finished = _identity(stack, "/api/v1/activation", json=body)
-    assert finished.status_code == 200, finished.text
+    finished = stack.api("POST", PROVINCE, "identity", "/api/v1/activation", json=body, expect=200)
     username: str = finished.json()["username"]
     return username
 
 
 def _signs_in(stack: Stack, username: str) -> bool:
-    answer = _identity(stack, "/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    credentials = {"username": username, "password": PASSWORD}
+    answer = stack.api("POST", PROVINCE, "identity", "/api/v1/auth/token", data=credentials, expect=None)
     return answer.status_code == 200
 
 
 def graduate(stack: Stack) -> dict[str, str]:
     """A graduate with a valid certificate who can sign in: {username, password, number}."""
-    listed = _registrar(
-        stack,
+    wanted = {"school": SCHOOL, "year": GRADUATING_YEAR, "status": "valid"}
+    listed = stack.api(
         "GET",
+        PROVINCE,
         "certificates",
         "/api/v1/certificates",
-        params={"school": SCHOOL, "year": GRADUATING_YEAR, "status": "valid"},
+        role="school_registrar",
+        params=wanted,
+        expect=200,
     )
-    assert listed.status_code == 200, listed.text
     valid = {c["student_id"]: c for c in listed.json()["items"] if c["kind"] == "graduation"}
-    accounts = _registrar(stack, "GET", "identity", "/api/v1/student-accounts", params={"class_id": CLASS_ID})
-    assert accounts.status_code == 200, accounts.text
+    accounts = stack.api(
+        "GET",
+        PROVINCE,
+        "identity",
+        "/api/v1/student-accounts",
+        role="school_registrar",
+        params={"class_id": CLASS_ID},
+        expect=200,
+    )
     id_numbers = {row["姓名"]: row["身份证号"] for row in graduating_rows()}
     tried: list[str] = []
     for account in accounts.json():

@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
@@ -31,44 +30,31 @@ class Registrar:
     """The province 41 school registrar, through the API, for setting up and checking."""
 
     def __init__(self, stack: Stack) -> None:
-        self.account = stack.account("41", "school_registrar")
-        self.school = self.account["organisation"]
-        identity = stack.deployment.base_url("41", "identity")
-        self.enrollment = stack.deployment.base_url("41", "enrollment")
-        token = httpx.post(
-            f"{identity}/api/v1/auth/token",
-            data={"username": self.account["username"], "password": self.account["password"]},
-        )
-        token.raise_for_status()
-        self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        self.stack = stack
+        self.school = stack.account("41", "school_registrar")["organisation"]
 
     def new_class(self) -> dict[str, Any]:
         """A class of this test's own, in the newest intake the demo registers into."""
-        classes = self._get(f"/api/v1/schools/{self.school}/classes")
+        classes = self._call("GET", f"/api/v1/schools/{self.school}/classes")
         newest = max(classes, key=lambda c: c["grade"])
-        response = httpx.post(
-            f"{self.enrollment}/api/v1/schools/{self.school}/classes",
+        created: dict[str, Any] = self._call(
+            "POST",
+            f"/api/v1/schools/{self.school}/classes",
             json={
                 "name": f"浏览器测试班-{uuid.uuid4().hex[:8]}",
                 "grade": newest["grade"],
                 "major_code": newest["major_code"],
             },
-            headers=self.headers,
         )
-        response.raise_for_status()
-        created: dict[str, Any] = response.json()
         return created
 
     def imports_of(self, class_id: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self._get("/api/v1/registrations/imports", {"class_id": class_id})[
-            "items"
-        ]
+        listed = self._call("GET", "/api/v1/registrations/imports", params={"class_id": class_id})
+        items: list[dict[str, Any]] = listed["items"]
         return items
 
-    def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
-        response = httpx.get(f"{self.enrollment}{path}", params=params, headers=self.headers)
-        response.raise_for_status()
-        return response.json()
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.stack.api(method, "41", "enrollment", path, role="school_registrar", **kwargs).json()
 
 
 def fresh_id() -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.browser.conftest import Stack, assert_accessible, in_both_languages, screenshot, sign_in
@@ -23,32 +22,19 @@ TAG_CHARACTERS = dict(zip("0123456789abcdef", "零一二三四五六七八九春
 
 
 class Api:
-    """Enrollment's API as one signed-in account."""
+    """Enrollment's API as one account of the school."""
 
     def __init__(self, stack: Stack, role: str) -> None:
-        account = stack.account("41", role, SCHOOL)
-        identity = stack.deployment.base_url("41", "identity")
-        token = httpx.post(
-            f"{identity}/api/v1/auth/token",
-            data={"username": account["username"], "password": account["password"]},
-            timeout=15,
-        )
-        token.raise_for_status()
-        self.client = httpx.Client(
-            base_url=stack.deployment.base_url("41", "enrollment"),
-            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-            timeout=30,
-        )
+        self.stack, self.role = stack, role
 
     def post(self, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self.client.post(path, **kwargs)
-        assert response.status_code in (200, 201), response.text
-        answer: dict[str, Any] = response.json()
-        return answer
+        return self._answer("POST", path, **kwargs)
 
     def review(self, item_id: str) -> dict[str, Any]:
-        response = self.client.get(f"/api/v1/reviews/{item_id}")
-        response.raise_for_status()
+        return self._answer("GET", f"/api/v1/reviews/{item_id}")
+
+    def _answer(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.stack.api(method, "41", "enrollment", path, role=self.role, org=SCHOOL, **kwargs)
         answer: dict[str, Any] = response.json()
         return answer
 

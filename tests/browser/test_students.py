@@ -8,14 +8,11 @@ import io
 import random
 import re
 from dataclasses import dataclass
-from datetime import date
 
-import httpx
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, expect
 
-from shared.idnumber import make_resident_id
 from tests.browser.conftest import Stack, assert_accessible, in_both_languages, screenshot, sign_in
 
 SCHOOL = "4141010001"
@@ -31,49 +28,11 @@ class Made:
     ids: list[str]
 
 
-def token(stack: Stack, account: dict[str, str]) -> str:
-    answer = httpx.post(
-        f"{stack.deployment.base_url('41', 'identity')}/api/v1/auth/token",
-        data={"username": account["username"], "password": account["password"]},
-    )
-    answer.raise_for_status()
-    return str(answer.json()["access_token"])
-
-
-def register(stack: Stack, name: str, school: str = SCHOOL) -> str:
-    """One student of ``school`` (its 2025 class) through enrollment's single entry; a new ID
-    number on a clash."""
-    headers = {"Authorization": f"Bearer {token(stack, stack.account('41', 'school_registrar', school))}"}
-    base = stack.deployment.base_url("41", "enrollment")
-    for _ in range(5):
-        birth = date(2009, random.randint(1, 12), random.randint(1, 28))
-        number = make_id(birth)
-        answer = httpx.post(
-            f"{base}/api/v1/students",
-            json={
-                "name": name,
-                "id_type": "resident_id",
-                "id_number": number,
-                "class_id": f"class-{school}-2025-1",
-            },
-            headers=headers,
-            timeout=30,
-        )
-        if answer.status_code != 409:
-            assert answer.status_code == 201, answer.text
-            return str(answer.json()["id"])
-    raise AssertionError("no free ID number in five tries")
-
-
-def make_id(birth: date) -> str:
-    return make_resident_id("410102", birth, random.randrange(1000))
-
-
 @pytest.fixture
 def made(stack: Stack) -> Made:
     tag = "".join(random.choice(TAG_CHARACTERS) for _ in range(4))
     names = [f"{tag}{suffix}" for suffix in "甲乙丙"]
-    return Made(tag, names, [register(stack, name) for name in names])
+    return Made(tag, names, [stack.register_student(name, school=SCHOOL).id for name in names])
 
 
 def checked(page: Page, name: str) -> None:
@@ -195,7 +154,8 @@ def test_a_bureau_narrows_the_list_to_a_region_of_the_tree_and_exports_it(
     """The province picks a region in the tree: the list holds that region's students only (the
     search's ``region`` filter), and its export asks for exactly that list, whatever the number
     of schools in the region."""
-    elsewhere = register(stack, f"{made.tag}丁", OTHER_SCHOOL)  # same tag, another city (4102)
+    # The same tag in another city (4102).
+    elsewhere = stack.register_student(f"{made.tag}丁", school=OTHER_SCHOOL).id
     console = stack.console("41")
     sign_in(page, console, stack.account("41", "province"))
     page.goto(f"{console}/students?scope=4101&name={made.tag}")

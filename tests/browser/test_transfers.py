@@ -14,17 +14,20 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
-import httpx
 from openpyxl import load_workbook
 from playwright.sync_api import Dialog, Locator, Page, expect
 
-from deploy.local.transfer_steps import handwritten_request_pdf, number_on_papers
-from shared.idnumber import make_resident_id
-from tests.browser.conftest import Stack, assert_accessible, in_both_languages, screenshot, sign_in
+from deploy.local.transfer_steps import handwritten_request_pdf
+from tests.browser.conftest import (
+    Registered,
+    Stack,
+    assert_accessible,
+    in_both_languages,
+    screenshot,
+    sign_in,
+)
 
 ORIGIN, DESTINATION = "37", "41"
 # Moving a record crosses two provinces' message buses: generous, as on a loaded machine.
@@ -35,63 +38,26 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 REVIEWER_ROLE = {"school": "school_leader", "county": "county", "city": "city", "province": "province"}
 
 
-@dataclass(frozen=True)
-class Student:
-    id: str
-    number: str  # in full, as on the student's papers
-    name: str
-
-
 def unique_name(surname: str) -> str:
     """A name no other run is likely to have used: the tests find their student by it."""
     rng = random.SystemRandom()
     return surname + "".join(rng.choice(GIVEN) for _ in range(3))
 
 
-def token(stack: Stack, province: str, role: str, org: str | None = None) -> str:
-    account = stack.account(province, role, org)
-    response = httpx.post(
-        f"{stack.deployment.base_url(province, 'identity')}/api/v1/auth/token",
-        data={"username": account["username"], "password": account["password"]},
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
+def register_in_origin(stack: Stack, name: str, province: str = ORIGIN) -> Registered:
+    """A new student of the province's first school (the origin's unless told), of its 2024
+    intake."""
+    return stack.register_student(name, province=province, intake=2024)
 
 
-def register_in_origin(stack: Stack, name: str, province: str = ORIGIN) -> Student:
-    """A new student of the province's first school (the origin's unless told), registered by
-    its registrar with a random ID number."""
-    registrar = stack.account(province, "school_registrar")
-    school = registrar["organisation"]
-    rng = random.SystemRandom()
-    id_number = make_resident_id(
-        stack.scenario.county_of(province, school),
-        date(2008, rng.randint(1, 12), rng.randint(1, 28)),
-        rng.randint(0, 999),
-    )
-    response = httpx.post(
-        f"{stack.deployment.base_url(province, 'enrollment')}/api/v1/students",
-        headers={"Authorization": f"Bearer {token(stack, province, 'school_registrar')}"},
-        json={
-            "name": name,
-            "id_type": "resident_id",
-            "id_number": id_number,
-            "class_id": f"class-{school}-2024-1",
-            "study_length": 3,
-            "study_form": "full_time",
-        },
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    body = response.json()
-    return Student(body["id"], number_on_papers(body["student_number"], id_number), name)
-
-
-def apply_by_api(stack: Stack, student: Student) -> str:
+def apply_by_api(stack: Stack, student: Registered) -> str:
     """The destination registrar's application, for tests about what happens after it."""
-    response = httpx.post(
-        f"{stack.deployment.base_url(DESTINATION, 'transfer')}/api/v1/transfers",
-        headers={"Authorization": f"Bearer {token(stack, DESTINATION, 'school_registrar')}"},
+    response = stack.api(
+        "POST",
+        DESTINATION,
+        "transfer",
+        "/api/v1/transfers",
+        role="school_registrar",
         json={
             "kind": "cross_province",
             "student_number": student.number,
@@ -100,20 +66,14 @@ def apply_by_api(stack: Stack, student: Student) -> str:
             "grade": 2024,
             "reason": "随父母迁居",
         },
-        timeout=30,
+        expect=201,
     )
-    assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
 def case_in(stack: Stack, province: str, transfer_id: str) -> dict[str, Any]:
-    response = httpx.get(
-        f"{stack.deployment.base_url(province, 'transfer')}/api/v1/transfers/{transfer_id}",
-        headers={"Authorization": f"Bearer {token(stack, province, 'province')}"},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return dict(response.json())
+    path = f"/api/v1/transfers/{transfer_id}"
+    return dict(stack.api("GET", province, "transfer", path, role="province").json())
 
 
 def reviewer_of(stack: Stack, case: dict[str, Any], level: str) -> tuple[str, dict[str, str]]:

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.pages.accounts_filters import PAGE_SIZE, AccountFilters, filters_from, page_number, rate
+from services.console.pages.accounts_filters import PAGE_SIZE, AccountFilters, filters_from, rate
+from services.console.paging import page_number, paged
 from services.console.upstream import UpstreamProblem
 from services.console.web import Page, StaffPage
 from shared.idnumber import mask_student_number
@@ -60,7 +61,7 @@ async def accounts(page: StaffPage) -> HTMLResponse:
     rows: list[dict[str, Any]] = await page.get(
         "identity",
         "/api/v1/student-accounts",
-        params={**params, "limit": PAGE_SIZE, "offset": (number - 1) * PAGE_SIZE},
+        params=paged(params, number, PAGE_SIZE),
     )
     total = sum(int(row["students"]) for row in statistics)
     totals = {

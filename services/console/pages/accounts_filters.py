@@ -69,14 +69,6 @@ def filters_from(query: Mapping[str, str], scope: str) -> AccountFilters:
     )
 
 
-def page_number(raw: str | None) -> int:
-    try:
-        number = int(raw or "1")
-    except ValueError:
-        return 1
-    return max(1, min(number, 100_000))
-
-
 def rate(part: int, whole: int) -> str:
     """A share as a whole percentage ("—" for an empty class)."""
     if whole <= 0:

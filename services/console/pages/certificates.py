@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from services.console.i18n import marked as _
 from services.console.pages import certificates_common as common
 from services.console.pages.certificates_lists import finished
+from services.console.paging import page_number, paged
 from services.console.web import StaffPage
 
 router = APIRouter(include_in_schema=False)
@@ -28,7 +29,7 @@ async def pre_graduates(page: StaffPage) -> HTMLResponse:
     principal = page.viewer.principal
     school = common.school_of(principal, page.scope, params.get("school"))
     year = common.year_of(params.get("year"), date.today())
-    current = common.page_number(params.get("page"))
+    current = page_number(params.get("page"))
     found: dict[str, Any] | None = None
     schools: list[dict[str, Any]] = []
     if school is None:
@@ -39,12 +40,7 @@ async def pre_graduates(page: StaffPage) -> HTMLResponse:
         found = await page.get(
             "certificates",
             "/api/v1/pre-graduates",
-            params={
-                "school_code": school,
-                "year": year,
-                "limit": common.PAGE_SIZE,
-                "offset": (current - 1) * common.PAGE_SIZE,
-            },
+            params=paged({"school_code": school, "year": year}, current, common.PAGE_SIZE),
         )
     return page.render(
         "certificates/pregraduates.html",

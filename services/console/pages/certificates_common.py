@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from services.console.i18n import marked as _
+from services.console.paging import paged
 from shared.auth import Principal, Role
 
 PAGE_SIZE = 50
@@ -96,13 +97,6 @@ def labels() -> dict[str, Mapping[str, str]]:
     }
 
 
-def page_number(raw: str | None) -> int:
-    """The ``page`` of the URL; anything but a positive number is the first page."""
-    if raw is None or not raw.isdigit():
-        return 1
-    return max(1, min(int(raw), 100_000))
-
-
 def year_of(raw: str | None, today: date) -> int:
     """The ``year`` filter, else this year's graduates (a list is made for the current year)."""
     if raw is not None and raw.isdigit() and EARLIEST_YEAR <= int(raw) <= LATEST_YEAR:
@@ -154,7 +148,7 @@ class ListFilters:
     state: str | None
 
     def query(self, current_page: int) -> dict[str, str | int]:
-        params: dict[str, str | int] = {"limit": PAGE_SIZE, "offset": (current_page - 1) * PAGE_SIZE}
+        params: dict[str, Any] = paged({}, current_page, PAGE_SIZE)
         if self.school:
             params["school_code"] = self.school
         if self.year:

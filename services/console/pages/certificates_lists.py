@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console.i18n import marked as _
 from services.console.pages import certificates_common as common
+from services.console.paging import page_number, paged
 from services.console.upstream import UpstreamProblem
 from services.console.web import Page, StaffPage
 
@@ -44,15 +45,15 @@ def message(page: Page, text: str, status_code: int = 422) -> HTMLResponse:
 @router.get("/certificates/lists")
 async def graduation_lists(page: StaffPage) -> HTMLResponse:
     params = page.request.query_params
-    current = common.page_number(params.get("page"))
+    current = page_number(params.get("page"))
     mine = params.get("mine") == "1"
     filters = common.list_filters(params, page.scope)
+    reviews_level = common.DECIDER_LEVEL.get(page.viewer.principal.role)
+    # Only a role that decides at some level has a queue; for others "mine" is the plain list.
+    mine = mine and reviews_level is not None
     if mine:
-        offset = (current - 1) * common.PAGE_SIZE
         found = await page.get(
-            "certificates",
-            "/api/v1/graduation-reviews",
-            params={"limit": common.PAGE_SIZE, "offset": offset},
+            "certificates", "/api/v1/graduation-reviews", params=paged({}, current, common.PAGE_SIZE)
         )
     else:
         found = await page.get("certificates", "/api/v1/graduation-lists", params=filters.query(current))
@@ -65,7 +66,7 @@ async def graduation_lists(page: StaffPage) -> HTMLResponse:
             "mine": mine,
             "page": current,
             "size": common.PAGE_SIZE,
-            "reviews_level": common.DECIDER_LEVEL.get(page.viewer.principal.role),
+            "reviews_level": reviews_level,
         },
     )
 

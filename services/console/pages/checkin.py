@@ -19,6 +19,7 @@ from services.console.pages import checkin_labels as labels
 from services.console.pages.checkin_exports import exports_router
 from services.console.pages.checkin_people import people_router
 from services.console.pages.checkin_statistics import statistics_router
+from services.console.paging import page_number, paged
 from services.console.upstream import UpstreamProblem
 from services.console.web import BUREAU_ROLES, Page, StaffPage
 from shared.auth import Role
@@ -121,10 +122,12 @@ async def _list_page(page: Page, round_id: UUID, kind: str) -> HTMLResponse:
     params = page.request.query_params
     names = labels.COMPLETED_FILTERS if kind == "completed_list" else labels.STUDENT_FILTERS
     query = labels.list_filters(params, names, page.scope)
-    current = labels.page_number(params.get("page"))
+    current = page_number(params.get("page"), labels.LAST_PAGE)
     the_round = await page.get("checkin", f"/api/v1/rounds/{round_id}")
     found = await page.get(
-        "checkin", f"/api/v1/rounds/{round_id}/{labels.LIST_PATHS[kind]}", params=labels.paged(query, current)
+        "checkin",
+        f"/api/v1/rounds/{round_id}/{labels.LIST_PATHS[kind]}",
+        params=paged(query, current, labels.PAGE_SIZE),
     )
     return page.render(
         "checkin/list.html",

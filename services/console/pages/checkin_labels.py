@@ -18,6 +18,7 @@ from services.console.i18n import marked as _
 from shared.china_time import CHINA
 
 PAGE_SIZE = 50
+LAST_PAGE = 2000  # checkin refuses offsets above 100 000
 RESULT_LABELS: Mapping[str, str] = {
     "normal": _("正常"),
     "internship": _("正在实习"),
@@ -78,14 +79,6 @@ STATISTICS_FILTERS = (*REGION_FILTERS, "school_code", "grade", "major_code", "cl
 LIST_PATHS: Mapping[str, str] = {"completed_list": "completed", "incomplete_list": "incomplete"}
 
 
-def page_number(raw: str | None) -> int:
-    try:
-        number = int(raw or "1")
-    except ValueError:
-        return 1
-    return max(1, min(number, 2000))
-
-
 def scope_filters(scope: str) -> dict[str, str]:
     """The jurisdiction tree's city, county, school or class selection as list filters (the
     province needs none: the service already limits a bureau to its own region, and narrows
@@ -122,10 +115,6 @@ def list_filters(params: QueryParams, names: tuple[str, ...], scope: str = "") -
             value = _day_bound(value, end=True)
         found[name] = value
     return found
-
-
-def paged(query: Mapping[str, str], page: int, size: int = PAGE_SIZE) -> dict[str, Any]:
-    return {**query, "limit": size, "offset": (page - 1) * size}
 
 
 # --- statistics ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console.pages import checkin_labels as labels
+from services.console.paging import page_number, paged
 from services.console.upstream import UpstreamProblem
 from services.console.web import Page, StaffPage
 
@@ -25,10 +26,10 @@ def _state(page: Page, allowed: Mapping[str, str]) -> str:
 
 
 async def _leaves_page(page: Page, problem: UpstreamProblem | None = None) -> HTMLResponse:
-    current = labels.page_number(page.request.query_params.get("page"))
+    current = page_number(page.request.query_params.get("page"), labels.LAST_PAGE)
     state = _state(page, labels.LEAVE_STATES)
     query = {"state": state} if state else {}
-    found = await page.get("checkin", "/api/v1/leaves", params=labels.paged(query, current))
+    found = await page.get("checkin", "/api/v1/leaves", params=paged(query, current, labels.PAGE_SIZE))
     return page.render(
         "checkin/leaves.html",
         {
@@ -68,9 +69,9 @@ async def decide_leave(
 @people_router.get("/checkin/internships")
 async def internships(page: StaffPage) -> HTMLResponse:
     params = page.request.query_params
-    current = labels.page_number(params.get("page"))
+    current = page_number(params.get("page"), labels.LAST_PAGE)
     query = {"active_on": params["active_on"]} if params.get("active_on") else {}
-    found = await page.get("checkin", "/api/v1/internships", params=labels.paged(query, current))
+    found = await page.get("checkin", "/api/v1/internships", params=paged(query, current, labels.PAGE_SIZE))
     return page.render(
         "checkin/internships.html",
         {

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Path
 from fastapi.responses import HTMLResponse
 
 from services.console.pages import reviews_queues as queues
+from services.console.paging import page_number, page_slice
 from services.console.upstream import UpstreamProblem
 from services.console.web import BUREAU_ROLES, Page, StaffPage
 from shared.auth import Role
@@ -105,12 +106,12 @@ async def _queue_context(page: Page, queue_key: str | None) -> dict[str, Any]:
         # Cases a bureau decides on the record itself (identity confirmation, arbitration).
         awaiting = await _listing(page, "enrollment", "/api/v1/problem-records", {"awaiting_me": "true"})
 
-    number = queues.page_number(params.get("page"))
+    number = page_number(params.get("page"))
     return {
         "queues": available,
         "queue": current,
         "counts": counts,
-        "rows": queues.page_slice(chosen.rows, number),
+        "rows": page_slice(chosen.rows, number, queues.PAGE_SIZE),
         "total": len(chosen.rows),
         "page": number,
         "size": queues.PAGE_SIZE,

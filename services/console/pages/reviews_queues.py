@@ -67,19 +67,6 @@ def split_by_family(items: Iterable[dict[str, Any]]) -> dict[str, list[dict[str,
     return groups
 
 
-def page_number(raw: str | None) -> int:
-    try:
-        number = int(raw or "1")
-    except ValueError:
-        return 1
-    return max(1, min(number, 100_000))
-
-
-def page_slice(rows: Sequence[Any], page: int, size: int = PAGE_SIZE) -> list[Any]:
-    start = (page - 1) * size
-    return list(rows[start : start + size])
-
-
 def is_overdue(due_on: str | None, today: date) -> bool:
     """A step past its deadline (the services give ``due_on`` as an ISO date)."""
     if not due_on:

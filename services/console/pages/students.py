@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from services.console.pages import students_query as q
 from services.console.pages.students_exports import EXPORT_ROLES, exports_router
+from services.console.paging import offset, page_number
 from services.console.upstream import UpstreamProblem
 from services.console.web import Page, StaffPage
 
@@ -64,14 +65,17 @@ async def student_list(page: StaffPage) -> HTMLResponse:
     params = page.request.query_params
     filters = q.form_filters(params)
     scope = q.Scope.parse(page.scope)
-    number = q.page_number(params.get("page"))
-    offset = (number - 1) * q.PAGE_SIZE
+    number = page_number(params.get("page"), q.MAX_PAGE)
     visible = list(await _optional(page, "/api/v1/schools", {"limit": 500}))
     schools = sorted(str(s["code"]) for s in visible)
 
     scoped = q.scoped_filters(filters, scope)
     # The list and its export are one filter: the scope is in it (a region as ``region``).
-    total, rows = await _search(page, scoped, offset, q.PAGE_SIZE) if scoped is not None else (0, [])
+    total, rows = (
+        await _search(page, scoped, offset(number, q.PAGE_SIZE), q.PAGE_SIZE)
+        if scoped is not None
+        else (0, [])
+    )
     in_region = q.schools_in_region(visible, scope.region) if scope.region else schools
 
     # A registrar's only school needs no choosing before its classes are offered.

@@ -140,14 +140,6 @@ def schools_in_region(schools: Sequence[Mapping[str, Any]], region: str) -> list
     )
 
 
-def page_number(raw: str | None) -> int:
-    try:
-        number = int(raw or "1")
-    except ValueError:
-        return 1
-    return min(max(number, 1), MAX_PAGE)
-
-
 def export_filters(filters: Mapping[str, str]) -> dict[str, Any]:
     """The search filters as the export's JSON body wants them (grade is a number there)."""
     body: dict[str, Any] = dict(filters)

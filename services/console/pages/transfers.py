@@ -17,6 +17,7 @@ from services.console.i18n import marked as _
 from services.console.pages import transfers_labels as labels
 from services.console.pages.transfers_apply import apply_router
 from services.console.pages.transfers_exports import exports_router
+from services.console.paging import page_number, paged
 from services.console.web import Page, StaffPage
 
 router = APIRouter(include_in_schema=False)
@@ -49,9 +50,9 @@ def label_context() -> dict[str, Any]:
 @router.get("/transfers")
 async def transfer_query(page: StaffPage) -> HTMLResponse:
     params = page.request.query_params
-    current = labels.page_number(params.get("page"))
+    current = page_number(params.get("page"))
     query = labels.list_query(params, page.scope)
-    found = await page.get("transfer", "/api/v1/transfers", params=labels.paged(query, current))
+    found = await page.get("transfer", "/api/v1/transfers", params=paged(query, current, labels.PAGE_SIZE))
     return page.render(
         "transfers/list.html",
         {

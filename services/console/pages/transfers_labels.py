@@ -91,13 +91,6 @@ def state_words(case: Mapping[str, Any]) -> tuple[str, str | None]:
     return STATE_LABELS.get(str(case.get("state")), str(case.get("state"))), None
 
 
-def page_number(raw: str | None) -> int:
-    try:
-        return max(1, int(raw or "1"))
-    except ValueError:
-        return 1
-
-
 def list_query(params: QueryParams, scope: str) -> dict[str, Any]:
     """The URL's filters and page as the API's query (GET /api/v1/transfers); empty fields are
     left out, a school picked in the jurisdiction tree becomes ``school``."""
@@ -114,10 +107,6 @@ def list_query(params: QueryParams, scope: str) -> dict[str, Any]:
     if len(school) == 10 and school.isdigit():
         query["school"] = school
     return query
-
-
-def paged(query: Mapping[str, Any], page: int, size: int = PAGE_SIZE) -> dict[str, Any]:
-    return {**query, "limit": size, "offset": (page - 1) * size}
 
 
 def applicant_school(case: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -24,13 +24,6 @@ def principal(role: Role, org: str) -> Principal:
     return Principal(account_id="a1", username="someone", role=role, org=org, province="41")
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"), [(None, 1), ("", 1), ("3", 3), ("0", 1), ("-2", 1), ("x", 1), ("9999999", 100_000)]
-)
-def test_the_page_number_is_a_positive_number(raw: str | None, expected: int) -> None:
-    assert common.page_number(raw) == expected
-
-
 @pytest.mark.parametrize(("raw", "expected"), [(None, 2026), ("2027", 2027), ("1999", 2026), ("abc", 2026)])
 def test_the_year_defaults_to_this_years_graduates(raw: str | None, expected: int) -> None:
     assert common.year_of(raw, TODAY) == expected

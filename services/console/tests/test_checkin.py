@@ -20,7 +20,6 @@ from services.console.pages.checkin_labels import (
     group_label,
     list_filters,
     number_links,
-    page_number,
     scope_filters,
     statistics_rows,
 )
@@ -113,10 +112,6 @@ def test_the_tree_selects_a_region_school_or_class_but_the_url_wins() -> None:
         "school_code": "4141010001",
         "class_id": "class-2",
     }
-
-
-def test_page_numbers_stay_in_range() -> None:
-    assert [page_number(raw) for raw in (None, "", "x", "-4", "7", "99999")] == [1, 1, 1, 1, 7, 2000]
 
 
 def test_a_group_selects_its_list_when_the_lists_can_filter_it() -> None:

@@ -43,20 +43,6 @@ def test_a_school_leader_cannot_open_the_overdue_tab_by_url() -> None:
     assert queues.queue_named("overdue", queues.queues_for(bureau=False)).key == "registration"
 
 
-@pytest.mark.parametrize(
-    ("raw", "number"), [(None, 1), ("3", 3), ("0", 1), ("-4", 1), ("x", 1), ("9999999", 100_000)]
-)
-def test_page_numbers_are_clamped(raw: str | None, number: int) -> None:
-    assert queues.page_number(raw) == number
-
-
-def test_the_page_slice() -> None:
-    rows = list(range(45))
-    assert queues.page_slice(rows, 1, 20) == list(range(20))
-    assert queues.page_slice(rows, 3, 20) == list(range(40, 45))
-    assert queues.page_slice(rows, 4, 20) == []
-
-
 def test_checked_ids_keep_page_order_once_each_and_drop_junk() -> None:
     ids = ["b-1", "a-2", "b-1", " ", "x" * 41, "a/../x", "c3"]
     assert queues.checked_ids(ids) == ["b-1", "a-2", "c3"]

@@ -70,14 +70,6 @@ def test_schools_in_a_region_in_code_order() -> None:
     assert q.schools_in_region(SCHOOLS, "3701") == []
 
 
-def test_page_numbers_from_the_url() -> None:
-    assert q.page_number(None) == 1
-    assert q.page_number("3") == 3
-    assert q.page_number("0") == 1
-    assert q.page_number("x") == 1
-    assert q.page_number("99999999") == q.MAX_PAGE
-
-
 def test_the_export_carries_exactly_the_list_filter() -> None:
     filters = {"school": "4141010001", "grade": "2025", "name": "吴"}
     assert dict(parse_qsl(q.export_query(filters))) == filters

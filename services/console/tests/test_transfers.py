@@ -15,8 +15,6 @@ from services.console.pages.transfers_labels import (
     export_filters,
     list_query,
     may_cancel,
-    page_number,
-    paged,
     state_words,
     still_moving,
     waits_for_checks,
@@ -45,13 +43,6 @@ def test_filters_in_the_url_become_the_api_query_without_empty_fields() -> None:
 def test_a_school_picked_in_the_tree_filters_by_school_a_region_does_not() -> None:
     assert list_query(QueryParams(""), "4141010001/class-x") == {"school": "4141010001"}
     assert list_query(QueryParams(""), "4101") == {}
-
-
-def test_pages_turn_into_offsets_and_bad_page_numbers_into_the_first() -> None:
-    assert paged({"kind": ["x"]}, 3, 20) == {"kind": ["x"], "limit": 20, "offset": 40}
-    assert page_number("abc") == 1
-    assert page_number("-2") == 1
-    assert page_number("4") == 4
 
 
 def test_the_export_asks_for_the_whole_filtered_list_not_the_page() -> None:
