@@ -9,6 +9,7 @@ the phone (or accept the warning once). Made once; remade when the machine's nam
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 from datetime import UTC, datetime, timedelta
@@ -26,18 +27,14 @@ def machine_names() -> tuple[list[str], list[ipaddress.IPv4Address | ipaddress.I
     host = socket.gethostname()
     names = sorted({"localhost", host, f"{host}.local"})
     addresses: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = {ipaddress.ip_address("127.0.0.1")}
-    try:
+    with contextlib.suppress(OSError):  # no resolvable host name: the certificate still names localhost
         for info in socket.getaddrinfo(host, None):
             addresses.add(ipaddress.ip_address(info[4][0]))
-    except OSError:
-        pass  # no resolvable host name: the certificate still names localhost
     # The address other machines reach us by: the one the default route leaves from.
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent by a UDP connect
-            addresses.add(ipaddress.ip_address(probe.getsockname()[0]))
-        except OSError:
-            pass
+    # No route at all: the local names are all there is.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe, contextlib.suppress(OSError):
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent by a UDP connect
+        addresses.add(ipaddress.ip_address(probe.getsockname()[0]))
     return names, sorted(addresses, key=str)
 
 

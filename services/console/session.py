@@ -10,6 +10,7 @@ done once per refresh token, under a lock, and the answer is kept for a minute f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -88,10 +89,8 @@ class Sessions:
         """The signed-in user, trading the refresh token when the access token has run out."""
         token = request.cookies.get(ACCESS_COOKIE)
         if token:
-            try:
+            with contextlib.suppress(Problem):  # expired or altered: the refresh token decides
                 return Viewer(await self._verifier.verify(token), token)
-            except Problem:
-                pass
         refresh_token = request.cookies.get(REFRESH_COOKIE)
         if not refresh_token:
             return None

@@ -6,6 +6,7 @@ page as :class:`UpstreamProblem`, so the user reads the service's own reason and
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,12 +40,10 @@ class UpstreamProblem(Exception):
     @classmethod
     def from_response(cls, response: httpx.Response) -> UpstreamProblem:
         body: dict[str, Any] = {}
-        try:
+        with contextlib.suppress(ValueError):  # not JSON (a proxy's page): the status speaks
             parsed = response.json()
             if isinstance(parsed, dict):
                 body = parsed
-        except ValueError:
-            pass
         raw_errors = body.get("errors") if isinstance(body.get("errors"), list) else []
         errors = [
             FieldReason(str(e.get("field", "")), str(e.get("reason", "")), str(e.get("reason_zh", "")))

@@ -32,7 +32,7 @@ async def _names(page: Page, statistics: list[dict[str, Any]]) -> tuple[dict[str
             for klass in await page.get("enrollment", f"/api/v1/schools/{code}/classes"):
                 classes[klass["id"]] = klass["name"]
     except UpstreamProblem:
-        pass
+        return schools, classes  # names are a courtesy: the codes still show without them
     return schools, classes
 
 
