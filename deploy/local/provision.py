@@ -12,6 +12,7 @@ import json
 import secrets
 import shutil
 import subprocess
+import sys
 
 import aio_pika
 
@@ -150,9 +151,16 @@ def deprovision(deployment: Deployment, *, drop_databases: bool) -> None:
         for partner in deployment.partners(province):
             remove_shovel(deployment.vhost(province), partner)
     for province in deployment.provinces:
-        subprocess.run(
+        deleted = subprocess.run(
             ["rabbitmqctl", "-q", "delete_vhost", deployment.vhost(province)], capture_output=True, timeout=60
         )
+        if deleted.returncode != 0 and b"does not exist" not in deleted.stderr + deleted.stdout:
+            # Not fatal (the databases and files still go), but a leftover must not pass unseen.
+            print(
+                f"deprovision: virtual host {deployment.vhost(province)} not deleted: "
+                f"{(deleted.stderr or deleted.stdout).decode(errors='replace').strip()}",
+                file=sys.stderr,
+            )
     if drop_databases:
         for province in deployment.provinces:
             for service in SERVICES:

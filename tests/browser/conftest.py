@@ -179,13 +179,16 @@ def stack() -> Iterator[Stack]:
     ready: queue.Queue[Stack | BaseException] = queue.Queue()
     done = threading.Event()
 
+    failed: list[BaseException] = []
+
     def hold() -> None:
         try:
             with three_provinces("w") as (deployment, accounts):
                 scenario = Scenario(deployment, accounts, log=lambda line: None)
                 ready.put(Stack(deployment, accounts, scenario.run(), scenario))
                 done.wait()
-        except BaseException as exc:
+        except BaseException as exc:  # set-up's goes to the test thread; tear-down's too, below
+            failed.append(exc)
             ready.put(exc)
 
     holder = threading.Thread(target=hold, name="browser-test-stack")
@@ -199,6 +202,8 @@ def stack() -> Iterator[Stack]:
     finally:
         done.set()
         holder.join()
+    if failed and not isinstance(got, BaseException):
+        raise failed[0]  # tearing the deployment down failed: say so instead of leaving it
 
 
 @pytest.fixture(scope="session")
