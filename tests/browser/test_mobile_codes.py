@@ -89,7 +89,8 @@ def graduate(stack: Stack) -> dict[str, str]:
         certificate = valid.get(account["student_id"])
         if certificate is None or account["name"] not in id_numbers:
             continue
-        username: str | None = account["student_number"]
+        # A formal student number is "G" + the ID number (identity shows it masked).
+        username: str | None = "G" + id_numbers[account["name"]]
         if account["status"] == "not_activated":
             username = _activate(stack, account["name"], id_numbers[account["name"]])
         if username and _signs_in(stack, username):

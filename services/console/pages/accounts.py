@@ -13,7 +13,6 @@ from services.console.pages.accounts_filters import PAGE_SIZE, AccountFilters, f
 from services.console.paging import page_number, paged
 from services.console.upstream import UpstreamProblem
 from services.console.web import Page, StaffPage
-from shared.idnumber import mask_student_number
 
 router = APIRouter(include_in_schema=False)
 MAX_SCHOOLS_NAMED = 20  # class names are fetched per school: enough for a county's page
@@ -86,7 +85,6 @@ async def accounts(page: StaffPage) -> HTMLResponse:
             "rate": rate,
             # A formal number is "G" + the ID number: shown masked like the ID (identity
             # returns it whole).
-            "mask": mask_student_number,
         },
     )
 

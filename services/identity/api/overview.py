@@ -17,6 +17,7 @@ from services.identity.api.common import OwnPrincipal
 from services.identity.domain.account_state import AccountState
 from services.identity.models import Account, FaceConsent, FaceTemplate, account_org_columns
 from shared.auth import Principal, Role, require_role
+from shared.idnumber import mask_student_number
 from shared.jurisdiction import jurisdiction_filter
 from shared.service import Context
 from shared.xlsx import safe_cells
@@ -98,7 +99,8 @@ def _row(
     return StudentAccountRow(
         account_id=str(account.id),
         student_id=account.student_id or "",
-        student_number=account.username,
+        # A formal number is "G" + the ID number: masked like the ID, in the list and its export.
+        student_number=mask_student_number(account.username),
         name=account.display_name,
         school_code=account.school_code,
         class_id=account.class_id,

@@ -15,6 +15,7 @@ from services.identity.tests.integration.conftest import (
     face_photo,
     registrar,
 )
+from shared.idnumber import mask_student_number
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +57,10 @@ async def test_student_accounts__filters_export_and_class_statistics(identity: R
         without.student_id: False,
     }
     assert [r["student_id"] for r in no_face.json()] == [without.student_id]
+    # The student number is "G" + the ID number: never whole, neither listed nor exported.
+    shown = {r["student_id"]: r["student_number"] for r in listed.json()}
+    assert shown[with_face.student_id] == mask_student_number(with_face.username)
+    assert with_face.username not in listed.text
     assert stats.json() == [
         {
             "school_code": "4141010001",
@@ -75,6 +80,7 @@ async def test_student_accounts__filters_export_and_class_statistics(identity: R
     # A name that looks like a formula stays text (no formula injection into the registrar's Excel).
     assert '\'=HYPERLINK("http://x")' in [r[1] for r in rows]
     assert all(c.data_type == "s" for c in sheet["B"][1:])
+    assert not any(with_face.username in str(cell) for row in rows for cell in row)
     assert outsider.json() == []
 
 
