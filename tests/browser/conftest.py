@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, BrowserType, Page, Playwright, sync_playwright
 
 from deploy.local.layout import Deployment
 from deploy.local.scenario import Scenario
@@ -206,14 +206,37 @@ def stack() -> Iterator[Stack]:
         raise failed[0]  # tearing the deployment down failed: say so instead of leaving it
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Playwright]:
+    """pytest-playwright's, narrowed from the session to this package: while the sync API lives
+    it keeps an event loop running on the test thread, and the suites after this one (tests/e2e,
+    tests/integration …) call ``asyncio.run`` there."""
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def browser_type(playwright: Playwright) -> BrowserType:
+    return playwright.chromium
+
+
+@pytest.fixture(scope="package")
+def browser(browser_type: BrowserType, browser_type_launch_args: dict[str, Any]) -> Iterator[Browser]:
+    launched = browser_type.launch(**browser_type_launch_args)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "locale": "zh-CN", "viewport": {"width": 1366, "height": 900}}
+def browser_type_launch_args() -> dict[str, Any]:
+    # Not built on pytest-playwright's: Debian's Chromium, headless, and none of its options.
+    return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args() -> dict[str, Any]:
+    # Not built on pytest-playwright's, which needs its session-wide Playwright (see above).
+    return {"locale": "zh-CN", "viewport": {"width": 1366, "height": 900}}
 
 
 def sign_in(page: Page, console: str, account: dict[str, str], *, student: bool = False) -> None:
