@@ -38,6 +38,8 @@ from deploy.local.layout import Deployment, read_seed
 from deploy.local.transfer_steps import DESTINATION, ORIGIN, Student, TransferSteps, summary
 from shared.idnumber import mask_student_number
 
+TOKEN_REUSE_SECONDS = 600
+
 WAIT_SECONDS = 60.0
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -61,7 +63,9 @@ class Scenario:
     accounts: list[dict[str, str]]
     log: Callable[[str], None] = print
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=15.0))
-    _tokens: dict[str, str] = field(default_factory=dict)
+    # username -> (when it was fetched, token): identity's tokens live 15 minutes, so a token is
+    # used for 10 at most and then fetched again (a long user of ``call`` would otherwise 401).
+    _tokens: dict[str, tuple[float, str]] = field(default_factory=dict)
     # Full student numbers of the students the story registered, by student id: the tests
     # look records up by number; the report (written to disk) keeps only masked ones.
     student_numbers: dict[str, str] = field(default_factory=dict)
@@ -80,14 +84,16 @@ class Scenario:
 
     def token(self, province: str, role: str, org: str | None = None) -> str:
         account = self.account(province, role, org)
-        if account["username"] not in self._tokens:
+        held = self._tokens.get(account["username"])
+        if held is None or time.monotonic() - held[0] > TOKEN_REUSE_SECONDS:
             response = self.client.post(
                 f"{self.deployment.base_url(province, 'identity')}/api/v1/auth/token",
                 data={"username": account["username"], "password": account["password"]},
             )
             self.expect(response, 200)
-            self._tokens[account["username"]] = response.json()["access_token"]
-        return self._tokens[account["username"]]
+            held = (time.monotonic(), response.json()["access_token"])
+            self._tokens[account["username"]] = held
+        return held[1]
 
     def call(
         self,
