@@ -85,6 +85,37 @@ class Sessions:
             self._traded[refresh_token] = (tokens, now + TRADED_ANSWER_SECONDS)
             return tokens
 
+    async def revoke(self, refresh_token: str, client_address: str | None = None) -> bool:
+        """Ends the token's session at identity, so a copied refresh cookie dies with sign-out.
+        Best effort (False when identity could not be told): signing out must work even when
+        identity is down; the cookies are forgotten anyway and the session then runs out."""
+        async with self._lock:
+            self._forget_traded(refresh_token)
+        try:
+            await self._upstream.request(
+                "identity",
+                "POST",
+                "/api/v1/auth/revoke",
+                token=None,
+                data={"refresh_token": refresh_token, "token_type_hint": "refresh_token"},
+                client_address=client_address,  # for identity's audit entry: the browser's
+            )
+        except UpstreamProblem:  # ServiceUnavailable (unreachable) is one too
+            return False
+        return True
+
+    def _forget_traded(self, refresh_token: str) -> None:
+        """Drops the kept answers of the revoked session: an older refresh token of it, still
+        within its minute, would otherwise be handed a fresh (and offline-valid) access token."""
+        doomed = {refresh_token}
+        while True:
+            found = {k for k, (tokens, _) in self._traded.items() if k in doomed or tokens.refresh in doomed}
+            if found <= doomed:
+                break
+            doomed |= found
+        for key in doomed:
+            self._traded.pop(key, None)
+
     async def viewer(self, request: Request) -> Viewer | None:
         """The signed-in user, trading the refresh token when the access token has run out."""
         token = request.cookies.get(ACCESS_COOKIE)

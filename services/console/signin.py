@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console.i18n import LANGUAGE_COOKIE, LANGUAGES
-from services.console.session import Sessions, forget_tokens, store_tokens
+from services.console.session import REFRESH_COOKIE, Sessions, forget_tokens, store_tokens
 from services.console.upstream import UpstreamProblem
 from services.console.web import render
 
@@ -84,6 +84,10 @@ async def student_signin(
 @router.post("/signout")
 async def signout(request: Request) -> Response:
     student = request.query_params.get("from") == "m"
+    refresh_token = request.cookies.get(REFRESH_COOKIE)
+    if refresh_token:
+        sessions: Sessions = request.app.state.sessions
+        await sessions.revoke(refresh_token, request.client.host if request.client else None)
     response = RedirectResponse("/m/signin" if student else "/signin", status_code=303)
     forget_tokens(response)
     return response

@@ -34,12 +34,39 @@ def test_english_is_the_second_language(stack: Stack, page: Page) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
 
 
+def _refresh_cookie(page: Page) -> str:
+    values = [c.get("value", "") for c in page.context.cookies() if c.get("name") == "xueji_refresh"]
+    assert len(values) == 1 and values[0], "the console keeps one refresh cookie"
+    return values[0]
+
+
+def _only_refresh_cookie(page: Page, console: str, value: str) -> None:
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": "xueji_refresh", "value": value, "url": console}])
+
+
 def test_signing_out_ends_the_console_session(stack: Stack, page: Page) -> None:
+    """Sign-out ends the session at identity too, not only in this browser: a refresh cookie
+    copied before it (the current one, or one the console traded a minute ago) signs no one in."""
     console = stack.console("41")
     sign_in(page, console, stack.account("41", "county"))
+    traded = _refresh_cookie(page)
+    # The refresh cookie alone is a credential: without an access token the console trades it.
+    _only_refresh_cookie(page, console, traded)
+    page.goto(f"{console}/")
+    expect(page.get_by_role("heading", name="首页")).to_be_visible()
+    current = _refresh_cookie(page)
+    assert current != traded
+
     page.get_by_role("button", name="退出").click()
+    expect(page).to_have_url(f"{console}/signin")
     page.goto(f"{console}/")
     expect(page).to_have_url(f"{console}/signin?next=/")
+
+    for copied in (current, traded):
+        _only_refresh_cookie(page, console, copied)
+        page.goto(f"{console}/")
+        expect(page).to_have_url(f"{console}/signin?next=/")
 
 
 def test_an_expired_access_token_is_traded_once_for_many_requests_at_once(stack: Stack, page: Page) -> None:

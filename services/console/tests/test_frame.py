@@ -4,6 +4,7 @@ and the jurisdiction tree's shape."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,9 +14,12 @@ from hypothesis import strategies as st
 
 from services.console.app import create_app
 from services.console.menu import current_href
+from services.console.session import TRADED_ANSWER_SECONDS, Sessions, Tokens
 from services.console.settings import ConsoleSettings
 from services.console.signin import local_path
 from services.console.tree import _region_children
+from services.console.upstream import Upstream
+from shared.auth import JwksVerifier
 
 
 @given(st.text(max_size=40))
@@ -119,3 +123,36 @@ def test_a_sub_page_marks_its_own_menu_item() -> None:
     assert current_href("/transfers/0192") == "/transfers"
     assert current_href("/") is None
     assert current_href("/studentsx") is None
+
+
+async def test_signing_out_works_while_identity_cannot_be_reached(console: AsyncClient) -> None:
+    # Revoking the session at identity is best effort: the cookies must go regardless.
+    console.cookies.set("xueji_refresh", "a-refresh-token-identity-never-hears-of")
+    console.cookies.set("xueji_access", "not.a.token")
+    response = await console.post("/signout", headers={"Origin": "http://console.test"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin"
+    cleared = response.headers.get_list("set-cookie")
+    assert any(c.startswith("xueji_refresh=") and "Max-Age=0" in c for c in cleared)
+    assert any(c.startswith("xueji_access=") and "Max-Age=0" in c for c in cleared)
+
+
+async def test_signing_out_forgets_the_kept_answers_of_that_session_only() -> None:
+    # R1 was traded for R2, R2 for R3; the browser signs out holding R3. Within the minute the
+    # console keeps those answers, R1 or R2 would otherwise still get a fresh access token.
+    upstream = Upstream({"identity": "http://127.0.0.1:9"}, timeout=2.0)
+    sessions = Sessions(upstream, JwksVerifier("http://127.0.0.1:9/jwks", "41"))
+    until = time.monotonic() + TRADED_ANSWER_SECONDS
+    others = Tokens("access-b2", "refresh-b2", 900)
+    sessions._traded = {
+        "refresh-a1": (Tokens("access-a2", "refresh-a2", 900), until),
+        "refresh-a2": (Tokens("access-a3", "refresh-a3", 900), until),
+        "refresh-b1": (others, until),
+    }
+    try:
+        assert await sessions.revoke("refresh-a3") is False  # no identity listening: best effort
+        assert await sessions.refresh("refresh-a1") is None
+        assert await sessions.refresh("refresh-a2") is None
+        assert await sessions.refresh("refresh-b1") == others
+    finally:
+        await upstream.aclose()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from opentelemetry import trace
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
@@ -181,6 +181,41 @@ async def refresh_tokens(
         )
         await uow.commit()
     return _tokens(ctx, account, new)
+
+
+@router.post(
+    "/api/v1/auth/revoke",
+    summary="Sign out: end the session a refresh token belongs to (RFC 7009)",
+    response_class=Response,
+    responses={200: {"description": "Revoked, or the token was not known (the answer is the same)"}},
+)
+async def revoke_token(
+    ctx: Context,
+    request: Request,
+    refresh_token: Annotated[str, Form(min_length=16, max_length=200)],
+    # RFC 7009 §2.1: only a hint; an unknown hint must not fail the request, so it is not checked
+    # beyond its size. Only refresh tokens are revocable: access tokens are verified offline.
+    token_type_hint: Annotated[str | None, Form(max_length=64)] = None,
+) -> Response:
+    # No per-address throttle: the token is 256 random bits, and the answer never says whether it
+    # was known (RFC 7009 §2.2), so there is nothing to guess; and LoginThrottle counts per
+    # username, which a revocation does not have.
+    async with ctx.uow() as uow:
+        row = await sessions.find_for_update(uow.session, refresh_token)
+        if row is not None:
+            # The whole family: a rotated token of the session might be in a thief's hands.
+            ended = await sessions.revoke_sessions(uow.session, session_id=row.session_id)
+            if ended:
+                record(
+                    uow.session,
+                    AuditKind.SESSION_REVOKED,
+                    "signed_out",
+                    account_id=row.account_id,
+                    session_id=str(row.session_id),
+                    client_address=client_address(request),
+                )
+            await uow.commit()
+    return Response(status_code=200, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 class PasswordChanged(BaseModel):
