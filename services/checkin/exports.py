@@ -22,7 +22,7 @@ from shared.china_time import CHINA
 from shared.idnumber import mask_student_number
 from shared.xlsx import workbook_bytes
 
-LIST_TITLES = {"completed_list": "已完成名单", "incomplete_list": "未完成名单"}
+LIST_TITLES = {"completed_list": "已完成名单", "incomplete_list": "未完成名单", "eligible_list": "应核验名单"}
 _STUDENT_HEADER = ["序号", "学籍号", "姓名", "身份证号", "学校", "年级", "专业", "班级", "学制", "学习形式"]
 _GROUP_ZH = {
     "school_code": "学校代码",

@@ -204,14 +204,39 @@ _ORDER = (
 
 
 def completed_query(principal: Principal, round_row: Round, filters: CompletedFilters) -> Select[Any]:
-    """Students with a decided check-in in the round (any result: off-campus and suspected
-    cheating are on the list too, with their result — seed 000)."""
+    """Eligible students with a decided check-in in the round (any result: off-campus and
+    suspected cheating are on the list too, with their result — seed 000). Eligible as the
+    statistics count: a student given leave covering the round after checking in, or no longer
+    in school, is in neither the list nor its number."""
     query = (
         select(*_STUDENT_COLUMNS, RoundAttendance.result, CheckIn.received_at, CheckIn.reasons)
         .select_from(RoundAttendance)
         .join(StudentView, StudentView.student_id == RoundAttendance.student_id)
         .join(CheckIn, CheckIn.id == RoundAttendance.current_check_in_id)
-        .where(RoundAttendance.round_id == round_row.id, RoundAttendance.result.is_not(None))
+        .where(
+            RoundAttendance.round_id == round_row.id,
+            RoundAttendance.result.is_not(None),
+            eligible_for(round_row),
+        )
+    )
+    return filters.apply(visible(query, principal))
+
+
+def eligible_query(principal: Principal, round_row: Round, filters: StudentFilters) -> Select[Any]:
+    """应核验名单: every student the round asks to check in (the statistics' eligible number),
+    with the current result and its time when they have one."""
+    query = (
+        select(*_STUDENT_COLUMNS, RoundAttendance.result, CheckIn.received_at, CheckIn.reasons)
+        .select_from(StudentView)
+        .outerjoin(
+            RoundAttendance,
+            and_(
+                RoundAttendance.round_id == round_row.id,
+                RoundAttendance.student_id == StudentView.student_id,
+            ),
+        )
+        .outerjoin(CheckIn, CheckIn.id == RoundAttendance.current_check_in_id)
+        .where(eligible_for(round_row))
     )
     return filters.apply(visible(query, principal))
 

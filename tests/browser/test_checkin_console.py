@@ -286,3 +286,34 @@ def test_another_school_sees_nothing_of_the_list_by_editing_the_url(stack: Stack
     expect(page.get_by_label("学校代码")).to_have_value(demo_school)
     assert _total_shown(page) == 0
     expect(page.locator("table.checkin-list tbody")).to_contain_text("没有符合条件的学生")
+
+
+def test_the_eligible_number_opens_its_list_and_its_export(stack: Stack, page: Page) -> None:
+    console = stack.console("41")
+    round_id = _round_id(stack)
+    county = stack.account("41", "county")["organisation"]
+    sign_in(page, console, stack.account("41", "county"))
+    page.goto(f"{console}/checkin/statistics?round={round_id}&by=county")
+    row = page.locator(
+        "table.statistics tbody tr", has=page.get_by_role("rowheader", name=county, exact=True)
+    )
+
+    # The county's 应核验: the eligible list of that county, as many students as the number.
+    eligible = row.locator("a[href*='/eligible']")
+    count = int(eligible.get_attribute("data-count") or "-1")
+    assert count > 0 and eligible.inner_text() == str(count)
+    eligible.click()
+    expect(page).to_have_url(re.compile(rf"/checkin/rounds/{round_id}/eligible\?county_code={county}$"))
+    expect(page.get_by_role("heading", name=re.compile("应核验名单"))).to_be_visible()
+    assert _total_shown(page) == count
+    # Its export asks for exactly this list: the button names the same count.
+    expect(page.get_by_role("button", name=re.compile(rf"（{count} 人，"))).to_be_visible()
+    in_both_languages(page, _checked(page, "checkin-eligible"))
+
+    # The total row's 应核验: every student of the county's jurisdiction the round calls.
+    page.goto(f"{console}/checkin/statistics?round={round_id}&by=county")
+    total = page.locator("table.statistics tr.total a[href*='/eligible']")
+    count = int(total.get_attribute("data-count") or "-1")
+    total.click()
+    expect(page).to_have_url(re.compile(rf"/checkin/rounds/{round_id}/eligible$"))
+    assert _total_shown(page) == count

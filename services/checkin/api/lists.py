@@ -1,5 +1,6 @@
-"""A round's lists (seed 000): 已完成名单 (completed, with result and time filters) and 未完成名单
-(eligible students without a valid check-in, to chase), paginated, masked, inside the caller's
+"""A round's lists (seed 000): 已完成名单 (completed, with result and time filters), 未完成名单
+(eligible students without a valid check-in, to chase) and 应核验名单 (every eligible student, the
+statistics' 应核验 number), paginated, masked, inside the caller's
 jurisdiction; and their xlsx export under dual post (双岗)."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from services.checkin.round_lists import (
     StudentFilters,
     completed_query,
     counted,
+    eligible_query,
     incomplete_query,
     ordered,
 )
@@ -43,7 +45,7 @@ from shared.service import Context, ServiceContext
 router = APIRouter(prefix="/api/v1", tags=["lists"])
 EXPORTERS = (Role.SCHOOL_REGISTRAR, Role.SCHOOL_LEADER, Role.COUNTY, Role.CITY, Role.PROVINCE)
 MAX_EXPORT_ROWS = 100_000  # one workbook; a province-wide list is exported per city or county
-ListKind = Literal["completed_list", "incomplete_list"]
+ListKind = Literal["completed_list", "incomplete_list", "eligible_list"]
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or invalid token", **PROBLEM},
     403: {"description": "The caller's role may not do this", **PROBLEM},
@@ -156,6 +158,22 @@ async def incomplete_list(
     return await _page("incomplete_list", round_id, principal, ctx, filters, limit, offset)
 
 
+@router.get(
+    "/rounds/{round_id}/eligible",
+    summary="应核验名单: every student the round asks to check in, with their current result",
+    responses=_RESPONSES,
+)
+async def eligible_list(
+    round_id: UUID,
+    principal: CurrentPrincipal,
+    ctx: Context,
+    filters: Annotated[StudentFilters, Query()],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> ListPage:
+    return await _page("eligible_list", round_id, principal, ctx, filters, limit, offset)
+
+
 # --- exports under dual post --------------------------------------------------------------------
 
 
@@ -172,6 +190,7 @@ class _IncompleteExportFilters(StudentFilters):
 _FILTERS: dict[str, type[StudentFilters]] = {
     "completed_list": _CompletedExportFilters,
     "incomplete_list": _IncompleteExportFilters,
+    "eligible_list": _IncompleteExportFilters,  # the same filters as the incomplete list
 }
 
 
@@ -202,6 +221,8 @@ def _list_query(kind: str, principal: Principal, round_row: Round, filters: Stud
     if kind == "completed_list":
         assert isinstance(filters, CompletedFilters)
         return completed_query(principal, round_row, filters)
+    if kind == "eligible_list":
+        return eligible_query(principal, round_row, filters)
     return incomplete_query(principal, round_row, filters)
 
 
@@ -235,6 +256,7 @@ async def _build_list(
         f"{requested.requester_name}（批准人 {requested.approved_by}）",
         now,
     )
+    # The eligible list's columns are the incomplete list's (student, latest result or 未核验).
     build = exports.completed_workbook if requested.kind == "completed_list" else exports.incomplete_workbook
     content = await asyncio.to_thread(build, title, rows)
     return ExportFile(content, f"{requested.kind}-{requested.id}.xlsx", len(rows))

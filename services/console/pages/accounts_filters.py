@@ -22,11 +22,13 @@ class AccountFilters:
     status: str | None = None
     face_captured: bool | None = None
     search: str | None = None
-    region_scope: str | None = None  # a region chosen in the tree: identity cannot filter by it
+    region: str | None = None  # a province/city/county chosen in the tree (2/4/6 digits)
 
     def identity_params(self) -> dict[str, Any]:
         """The query identity's /student-accounts, /statistics and /export.xlsx take."""
         params: dict[str, Any] = {}
+        if self.region:
+            params["region"] = self.region
         if self.school_code:
             params["school_code"] = self.school_code
         if self.class_id:
@@ -65,7 +67,7 @@ def filters_from(query: Mapping[str, str], scope: str) -> AccountFilters:
         status=status if status in STATUSES else None,
         face_captured=_face(query.get("face")),
         search=search or None,
-        region_scope=region,
+        region=region,
     )
 
 

@@ -1,5 +1,5 @@
 """Check-in (在籍核验): the rounds the caller sees and may publish, and one round's lists
-(已完成名单 / 未完成名单) with their filters in the URL and their export under dual post.
+(已完成名单 / 未完成名单 / 应核验名单) with their filters in the URL and their export under dual post.
 
 The check-in service decides everything: which rounds and students the caller sees, whether
 the caller may publish a round for a scope. A refusal comes back as the service's problem,
@@ -159,3 +159,8 @@ async def completed_list(page: StaffPage, round_id: UUID) -> HTMLResponse:
 @router.get("/checkin/rounds/{round_id}/incomplete")
 async def incomplete_list(page: StaffPage, round_id: UUID) -> HTMLResponse:
     return await _list_page(page, round_id, "incomplete_list")
+
+
+@router.get("/checkin/rounds/{round_id}/eligible")
+async def eligible_list(page: StaffPage, round_id: UUID) -> HTMLResponse:
+    return await _list_page(page, round_id, "eligible_list")

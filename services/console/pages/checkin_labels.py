@@ -56,7 +56,11 @@ EXPORT_STATES: Mapping[str, str] = {
     "downloaded": _("已下载"),
     "expired": _("已过期"),
 }
-LIST_KINDS: Mapping[str, str] = {"completed_list": _("已完成名单"), "incomplete_list": _("未完成名单")}
+LIST_KINDS: Mapping[str, str] = {
+    "completed_list": _("已完成名单"),
+    "incomplete_list": _("未完成名单"),
+    "eligible_list": _("应核验名单"),
+}
 # checkin's result filter takes "completed" too: 正常 or 正在实习, the statistics' 已完成.
 COMPLETED = "completed"
 RESULT_CHOICES: Mapping[str, str] = {COMPLETED: _("已完成"), **RESULT_LABELS}
@@ -76,7 +80,11 @@ STUDENT_FILTERS = (
 )
 COMPLETED_FILTERS = (*STUDENT_FILTERS, "result", "checked_in_from", "checked_in_to")
 STATISTICS_FILTERS = (*REGION_FILTERS, "school_code", "grade", "major_code", "class_id", "study_form")
-LIST_PATHS: Mapping[str, str] = {"completed_list": "completed", "incomplete_list": "incomplete"}
+LIST_PATHS: Mapping[str, str] = {
+    "completed_list": "completed",
+    "incomplete_list": "incomplete",
+    "eligible_list": "eligible",
+}
 
 
 def scope_filters(scope: str) -> dict[str, str]:
@@ -152,14 +160,14 @@ def list_link(round_id: str, kind: str, filters: Mapping[str, str], result: str 
 def number_links(round_id: str, filters: Mapping[str, str] | None) -> dict[str, str]:
     """Where each number of a statistics row leads: checked in → the completed list, a result →
     the completed list with that result, completed (正常 + 正在实习) → the completed list with
-    result=completed, incomplete → the incomplete list. Eligible (应核验) is completed plus
-    incomplete: two lists, and checkin's API has no single list of it, so it has no link."""
+    result=completed, incomplete → the incomplete list, eligible (应核验) → the eligible list."""
     if filters is None:
         return {}
     links = {
         "checked_in": list_link(round_id, "completed_list", filters),
         "completed": list_link(round_id, "completed_list", filters, COMPLETED),
         "incomplete": list_link(round_id, "incomplete_list", filters),
+        "eligible": list_link(round_id, "eligible_list", filters),
     }
     for result in RESULT_LABELS:
         links[result] = list_link(round_id, "completed_list", filters, result)

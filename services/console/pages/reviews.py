@@ -53,6 +53,7 @@ async def _enrollment_items(page: Page, state: str | None) -> Listing:
     rows: list[dict[str, Any]] = []
     for number in range(queues.FETCH_PAGES):
         params: dict[str, Any] = {"limit": queues.FETCH_LIMIT, "offset": number * queues.FETCH_LIMIT}
+        params.update(queues.scope_params(page.scope))
         if state:
             params["state"] = state
         try:

@@ -116,3 +116,15 @@ def batch_answer(result: Mapping[str, Any], titles: Mapping[str, str]) -> BatchA
         reasons=sorted(reasons.items(), key=lambda pair: -pair[1]),
         lines=lines,
     )
+
+
+def scope_params(scope: str) -> dict[str, str]:
+    """The jurisdiction tree's selection as enrollment's /reviews filters: a region (2/4/6 digits)
+    or a school (10 digits, a class part ignored: review items belong to schools). Enrollment
+    still bounds everything by the caller's jurisdiction; this only narrows."""
+    code = scope.partition("/")[0]
+    if code.isdigit() and len(code) in (2, 4, 6):
+        return {"region": code}
+    if code.isdigit() and len(code) == 10:
+        return {"school": code}
+    return {}

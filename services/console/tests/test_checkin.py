@@ -133,8 +133,8 @@ def test_each_number_links_to_the_list_with_its_filter() -> None:
     assert links["checked_in"] == f"/checkin/rounds/{ROUND}/completed?grade=2025"
     assert links["off_campus"] == f"/checkin/rounds/{ROUND}/completed?grade=2025&result=off_campus"
     assert links["completed"] == f"/checkin/rounds/{ROUND}/completed?grade=2025&result=completed"
-    # 应核验 = 已完成 + 未完成 is two lists: no single list to link to.
-    assert "eligible" not in links
+    # 应核验 has its own list (checkin's eligible list), with the same filters.
+    assert links["eligible"] == f"/checkin/rounds/{ROUND}/eligible?grade=2025"
     assert number_links(ROUND, None) == {}
     assert number_links(ROUND, {})["normal"] == f"/checkin/rounds/{ROUND}/completed?result=normal"
 

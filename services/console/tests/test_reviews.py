@@ -91,7 +91,10 @@ def test_the_tree_scope_picks_school_and_class() -> None:
     chosen = filters_from({"class_id": "class-2"}, "4141010001/class-1")
     assert chosen.class_id == "class-2"
     region = filters_from({}, "4101")
-    assert region.region_scope == "4101" and region.identity_params() == {}
+    assert region.identity_params() == {"region": "4101"}
+    assert filters_from({}, "41").identity_params() == {"region": "41"}
+    assert filters_from({}, "410102").identity_params() == {"region": "410102"}
+    assert filters_from({}, "411").identity_params() == {}
 
 
 def test_filters_identity_would_refuse_are_dropped() -> None:
@@ -111,3 +114,13 @@ def test_rates() -> None:
     assert rate(0, 0) == "—"
     assert rate(2, 3) == "67%"
     assert rate(3, 3) == "100%"
+
+
+def test_the_tree_scope_narrows_enrollment_reviews() -> None:
+    assert queues.scope_params("41") == {"region": "41"}
+    assert queues.scope_params("4101") == {"region": "4101"}
+    assert queues.scope_params("410102") == {"region": "410102"}
+    assert queues.scope_params("4141010001") == {"school": "4141010001"}
+    assert queues.scope_params("4141010001/class-1") == {"school": "4141010001"}
+    assert queues.scope_params("") == {}
+    assert queues.scope_params("411") == {}

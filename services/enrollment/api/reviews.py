@@ -294,6 +294,10 @@ class ReviewView(BaseModel):
     due_provisional: bool
     overdue: bool
     returned_reason: str | None
+    school_code: str
+    county_code: str
+    city_code: str
+    province_code: str
     decisions: list[DecisionLine] = Field(default_factory=list)
 
 
@@ -326,6 +330,10 @@ def review_view(item: ReviewItem, on: date, decisions: list[ReviewDecision] | No
         due_provisional=item.due_provisional,
         overdue=item.state == ReviewState.PENDING and is_overdue(item.due_on, on),
         returned_reason=item.returned_reason,
+        school_code=item.school_code,
+        county_code=item.county_code,
+        city_code=item.city_code,
+        province_code=item.province_code,
         decisions=[
             DecisionLine(level=d.level, action=d.action, opinion=d.opinion, username=d.username, at=d.at)
             for d in decisions or []
@@ -348,6 +356,10 @@ async def list_reviews(
     business_type: Annotated[str | None, Query(max_length=60)] = None,
     student_id: Annotated[str | None, Query(max_length=40, description="one student's changes")] = None,
     queue: Annotated[bool, Query(description="reviewers: only items waiting for my level")] = True,
+    school: Annotated[str | None, Query(pattern=r"^\d{10}$", description="one school's items")] = None,
+    region: Annotated[
+        str | None, Query(pattern=r"^(\d{2}|\d{4}|\d{6})$", description="province, city or county code")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> ReviewList:
@@ -362,6 +374,11 @@ async def list_reviews(
         conditions.append(ReviewItem.business_type == business_type)
     if student_id is not None:
         conditions.append(ReviewItem.student_id == student_id)
+    # Narrowing only: the jurisdiction filter above still bounds what the caller sees.
+    if school is not None:
+        conditions.append(ReviewItem.school_code == school)
+    if region is not None:
+        conditions.append(_REGION_COLUMN[len(region)] == region)
     async with ctx.sessionmaker() as session:
         total = await session.scalar(select(func.count()).select_from(ReviewItem).where(*conditions))
         rows = await session.scalars(
@@ -373,6 +390,9 @@ async def list_reviews(
         )
         on = ctx.today()
         return ReviewList(items=[review_view(r, on) for r in rows], total=total or 0)
+
+
+_REGION_COLUMN = {2: ReviewItem.province_code, 4: ReviewItem.city_code, 6: ReviewItem.county_code}
 
 
 def _bureau_level(principal: Principal) -> ReviewLevel:

@@ -29,6 +29,9 @@ EXPORT_LIMIT = 50_000
 
 
 class Filters(BaseModel):
+    region: str | None = Field(
+        None, pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$", description="province, city or county code"
+    )
     school_code: str | None = Field(None, pattern=r"^[0-9]{10}$")
     class_id: str | None = Field(None, max_length=40)
     status: AccountState | None = None
@@ -37,6 +40,7 @@ class Filters(BaseModel):
 
 
 def _filters(
+    region: Annotated[str | None, Query(pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$")] = None,
     school_code: Annotated[str | None, Query(pattern=r"^[0-9]{10}$")] = None,
     class_id: Annotated[str | None, Query(max_length=40)] = None,
     status: AccountState | None = None,
@@ -44,7 +48,12 @@ def _filters(
     search: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> Filters:
     return Filters(
-        school_code=school_code, class_id=class_id, status=status, face_captured=face_captured, search=search
+        region=region,
+        school_code=school_code,
+        class_id=class_id,
+        status=status,
+        face_captured=face_captured,
+        search=search,
     )
 
 
@@ -59,6 +68,10 @@ def _query(principal: Principal, f: Filters) -> Select[Any]:
         .outerjoin(FaceConsent, FaceConsent.account_id == Account.id)
         .where(Account.role == Role.STUDENT.value, jurisdiction_filter(principal, account_org_columns()))
     )
+    # Narrowing only: the jurisdiction filter above still bounds what the caller sees.
+    if f.region:
+        region_column = {2: Account.province_code, 4: Account.city_code, 6: Account.county_code}
+        query = query.where(region_column[len(f.region)] == f.region)
     if f.school_code:
         query = query.where(Account.school_code == f.school_code)
     if f.class_id:

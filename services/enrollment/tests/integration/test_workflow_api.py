@@ -223,6 +223,42 @@ async def test_no_id__reviewed_up_to_province_then_registered_with_temporary_num
     assert (await p37.client.get(f"/api/v1/evidence/{evidence}", headers=other_school)).status_code == 404
 
 
+async def test_reviews__filtered_by_school_and_region_within_jurisdiction(p37: Province) -> None:
+    submitted = await p37.client.post(
+        "/api/v1/students/without-id",
+        json=_no_id_body(await _evidence(p37)),
+        headers=p37.auth(Role.SCHOOL_REGISTRAR),
+    )
+    assert submitted.status_code == 201, submitted.text
+    item = submitted.json()
+    assert (item["school_code"], item["county_code"], item["city_code"], item["province_code"]) == (
+        SCHOOL["37"],
+        "370102",
+        "3701",
+        "37",
+    )
+
+    async def listed(**params: str) -> list[str]:
+        response = await p37.client.get(
+            "/api/v1/reviews", params={"queue": "false", **params}, headers=p37.auth(Role.PROVINCE)
+        )
+        assert response.status_code == 200, response.text
+        return [i["id"] for i in response.json()["items"]]
+
+    for region in ("37", "3701", "370102"):
+        assert item["id"] in await listed(region=region), region
+    assert item["id"] in await listed(school=SCHOOL["37"])
+    assert item["id"] not in await listed(region="370199")
+    assert item["id"] not in await listed(school="3737010099")
+    # A filter narrows, never widens: another county's bureau asking for this county sees nothing of it.
+    other = await p37.client.get(
+        "/api/v1/reviews", params={"region": "370102"}, headers=p37.auth(Role.COUNTY, "370199")
+    )
+    assert item["id"] not in [i["id"] for i in other.json()["items"]]
+    bad = await p37.client.get("/api/v1/reviews", params={"region": "371"}, headers=p37.auth(Role.PROVINCE))
+    assert bad.status_code in (400, 422)
+
+
 async def test_no_id__rejection_returns_to_registrar_who_edits_and_resubmits(p37: Province) -> None:
     evidence = await _evidence(p37)
     item = (

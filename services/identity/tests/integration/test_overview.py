@@ -98,3 +98,29 @@ async def test_student_accounts__bad_filter_names_the_field(identity: RunningIde
     )
     assert response.status_code == 422
     assert "school_code" in response.text
+
+
+async def test_student_accounts__region_narrows_list_statistics_and_export(identity: RunningIdentity) -> None:
+    class_id = "class-" + uuid.uuid4().hex[:8]
+    student = await enrolled_student(identity, class_id=class_id)
+    reg = identity.mint(registrar())
+
+    async def counts(region: str) -> tuple[int, int, int]:
+        params = {"class_id": class_id, "region": region}
+        listed = await identity.client.get("/api/v1/student-accounts", params=params, headers=reg)
+        stats = await identity.client.get("/api/v1/student-accounts/statistics", params=params, headers=reg)
+        export = await identity.client.get("/api/v1/student-accounts/export.xlsx", params=params, headers=reg)
+        assert listed.status_code == stats.status_code == export.status_code == 200
+        sheet = load_workbook(io.BytesIO(export.content)).active
+        assert sheet is not None
+        return (
+            len(listed.json()),
+            sum(r["students"] for r in stats.json()),
+            len(list(sheet.iter_rows(values_only=True))) - 1,
+        )
+
+    assert await counts("41") == (1, 1, 1), student.student_id
+    assert await counts("37") == (0, 0, 0)
+    assert await counts("419999") == (0, 0, 0)
+    bad = await identity.client.get("/api/v1/student-accounts", params={"region": "411"}, headers=reg)
+    assert bad.status_code == 422 and "region" in bad.text
