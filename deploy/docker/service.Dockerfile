@@ -32,8 +32,11 @@ RUN case "${SERVICE}" in \
         *) echo "build with --build-arg SERVICE=identity|enrollment|checkin|transfer|certificates|console" >&2; exit 1 ;; \
     esac
 
+# PYTHONFAULTHANDLER: a native crash (SIGSEGV, SIGABRT) prints every thread's Python stack to
+# the log, so a process that dies on its own says where.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    PYTHONFAULTHANDLER=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     SERVICE=${SERVICE} \

@@ -37,12 +37,15 @@ def _pid_file(deployment: Deployment, province: str, service: str) -> Path:
     return deployment.home / "run" / f"{service}-{province}.pid"
 
 
+# The processes this one started, by pid: held so their exit status can be read (and no other
+# part of this process reaps them unseen).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def _alive(pid: int) -> bool:
-    # A process this one started (``up`` then ``down`` in one test session) stays a zombie,
-    # which signal 0 still finds, until it is reaped.
-    with contextlib.suppress(ChildProcessError):
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        return child.poll() is None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -50,6 +53,29 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _ending(pid: int) -> str:
+    child = _CHILDREN.get(pid)
+    if child is None or child.returncode is None:
+        return "ended (not started by this process)"
+    if child.returncode < 0:
+        return f"killed by {signal.Signals(-child.returncode).name}"
+    return f"exited with status {child.returncode}"
+
+
+def why_stopped(deployment: Deployment, province: str, service: str, log_chars: int = 4000) -> str:
+    """How the process last started for ``service`` ended, as far as this process saw it, and
+    the end of its log (a test's deployment and its logs are removed when the test ends)."""
+    path = _pid_file(deployment, province, service)
+    if not path.exists():
+        ending = "no pid file (stopped, or never started)"
+    else:
+        pid = int(path.read_text())
+        ending = f"pid {pid} " + ("is running" if _alive(pid) else _ending(pid))
+    log = deployment.home / "log" / f"{service}-{province}.log"
+    tail = log.read_text(errors="replace")[-log_chars:] if log.exists() else "(no log)"
+    return f"{ending}; its log ends:\n{tail}"
 
 
 def running_pid(deployment: Deployment, province: str, service: str) -> int | None:
@@ -78,7 +104,13 @@ def start_process(
     log_dir = deployment.home / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     _pid_file(deployment, province, service).parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **deployment.environment(province, settings_of or service), **(extra_env or {})}
+    env = {
+        **os.environ,
+        # A native crash (SIGSEGV, SIGABRT) prints every thread's Python stack to the log.
+        "PYTHONFAULTHANDLER": "1",
+        **deployment.environment(province, settings_of or service),
+        **(extra_env or {}),
+    }
     if settings_of is not None:
         env["XUEJI_SERVICE"] = settings_of
     with (log_dir / f"{service}-{province}.log").open("ab") as log:
@@ -90,6 +122,7 @@ def start_process(
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # outlives `make demo`; `make down` stops it
         )
+    _CHILDREN[process.pid] = process
     _pid_file(deployment, province, service).write_text(str(process.pid))
     return process.pid
 
@@ -102,9 +135,9 @@ def wait_ready(
     while pending:
         for province, service in sorted(pending):
             if running_pid(deployment, province, service) is None:
-                log = deployment.home / "log" / f"{service}-{province}.log"
-                tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-                raise RuntimeError(f"{service}-{province} exited during start; log tail:\n{tail}")
+                raise RuntimeError(
+                    f"{service}-{province} exited during start: {why_stopped(deployment, province, service)}"
+                )
             # Not listening yet: the deadline below decides when to give up.
             with contextlib.suppress(httpx.HTTPError):
                 response = httpx.get(f"{deployment.base_url(province, service)}/readyz", timeout=2)

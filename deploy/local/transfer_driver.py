@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from deploy.local.layout import Deployment
+from deploy.local.scenario import TOKEN_REUSE_SECONDS
 from deploy.local.transfer_steps import number_on_papers
 from shared.idnumber import make_resident_id
 
@@ -69,7 +70,7 @@ class Driver:
         self.client = httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=concurrency * 2))
         # Two cores serve fifteen processes: more requests in flight only lengthen every queue.
         self.gate = asyncio.Semaphore(concurrency)
-        self._tokens: dict[str, str] = {}
+        self._tokens: dict[str, tuple[float, str]] = {}  # username -> (fetched at, token)
         self._token_lock = asyncio.Lock()
         self.retried = 0
 
@@ -90,7 +91,8 @@ class Driver:
     async def _token(self, province: str, role: str) -> str:
         account = self.account(province, role)
         async with self._token_lock:
-            if account["username"] not in self._tokens:
+            held = self._tokens.get(account["username"])
+            if held is None or time.monotonic() - held[0] > TOKEN_REUSE_SECONDS:
                 response = await self._send(
                     "POST",
                     f"{self.deployment.base_url(province, 'identity')}/api/v1/auth/token",
@@ -98,8 +100,9 @@ class Driver:
                 )
                 if response.status_code != 200:
                     raise GaveUp(f"no token for {account['username']}: {response.text[:300]}")
-                self._tokens[account["username"]] = response.json()["access_token"]
-            return self._tokens[account["username"]]
+                held = (time.monotonic(), response.json()["access_token"])
+                self._tokens[account["username"]] = held
+            return held[1]
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         deadline = time.monotonic() + RETRY_SECONDS

@@ -22,7 +22,7 @@ import httpx
 from deploy.local.layout import AMQP_SERVER, SERVICES, Deployment
 from deploy.local.provision import ensure_shovels
 from deploy.local.shovels import remove_shovel
-from deploy.local.stack import running_pid, start_process, stop_process
+from deploy.local.stack import running_pid, start_process, stop_process, why_stopped
 from shared.bus.consumer import DEAD_CONSUMER_HEADER, DEAD_REASON_HEADER
 
 READY_SECONDS = 120.0
@@ -51,7 +51,8 @@ def wait_all_ready(deployment: Deployment) -> None:
             url = f"{deployment.base_url(province, service)}/readyz"
             while True:
                 if running_pid(deployment, province, service) is None:
-                    raise RuntimeError(f"{service}-{province} exited after its restart (see its log)")
+                    why = why_stopped(deployment, province, service)
+                    raise RuntimeError(f"{service}-{province} is not running: {why}")
                 with contextlib.suppress(httpx.HTTPError):  # still starting
                     if httpx.get(url, timeout=2).status_code == 200:
                         break
