@@ -73,3 +73,17 @@ def jurisdiction_filter(principal: Principal, columns: OrgColumns) -> ColumnElem
 def any_jurisdiction(principal: Principal, *lineages: OrgColumns) -> ColumnElement[bool]:
     """Visible if inside the caller's jurisdiction on any side (a transfer has two schools)."""
     return or_(*(jurisdiction_filter(principal, cols) for cols in lineages))
+
+
+# A province (2 digits), city (4) or county (6) code: the tree's regions, as a query accepts them.
+REGION_CODE_PATTERN = r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$"
+REGION_OR_SCHOOL_PATTERN = r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{10})$"  # … or a school's code
+_LEVEL_OF_CODE_LENGTH = {2: "province", 4: "city", 6: "county", 10: "school"}
+
+
+def within(columns: OrgColumns, code: str) -> ColumnElement[bool]:
+    """Rows under one node of the tree, its level told by the code's length (2, 4, 6 or 10).
+    A filter, not a permission: beside ``jurisdiction_filter`` it only ever narrows (a node
+    outside the caller's jurisdiction meets it with nothing)."""
+    column: QueryableAttribute[Any] = getattr(columns, _LEVEL_OF_CODE_LENGTH[len(code)])
+    return column == code

@@ -8,17 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement
 
 from services.enrollment.domain.student_state import StudentState
-from services.enrollment.models import Student
+from services.enrollment.models import STUDENT_ORG, Student
 from shared.events.common import StudyForm
 from shared.idnumber import mask_id_number
+from shared.jurisdiction import REGION_CODE_PATTERN, within
 
 
 def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-# A region code's length → the student's column of that level (DOMAIN.md organisation tree).
-_REGION_COLUMNS = {2: Student.province_code, 4: Student.city_code, 6: Student.county_code}
 
 
 class StudentFilter(BaseModel):
@@ -28,7 +25,7 @@ class StudentFilter(BaseModel):
 
     region: str | None = Field(
         None,
-        pattern=r"^[0-9]{2}([0-9]{2}){0,2}$",
+        pattern=REGION_CODE_PATTERN,
         description="地区: a province (2 digits), city (4) or county (6) code",
     )
     school: str | None = Field(None, pattern=r"^[0-9]{10}$", description="学校标识码")
@@ -61,7 +58,7 @@ class StudentFilter(BaseModel):
         if self.region is not None:
             # The code's length says its level; a region outside the caller's jurisdiction
             # meets the jurisdiction condition with nothing, so it only ever narrows.
-            found.append(_REGION_COLUMNS[len(self.region)] == self.region)
+            found.append(within(STUDENT_ORG, self.region))
         if self.school is not None:
             found.append(Student.school_code == self.school)
         if self.grade is not None:

@@ -48,7 +48,7 @@ from services.certificates.models import (
 from shared.auth import BUREAU_ROLES, SCHOOL_ROLES, CurrentPrincipal, Role, require_role
 from shared.events.certificates import GraduationOutcome
 from shared.idnumber import mask_student_number
-from shared.jurisdiction import jurisdiction_filter
+from shared.jurisdiction import REGION_OR_SCHOOL_PATTERN, jurisdiction_filter, within
 from shared.problems import field_problem
 from shared.service import Context
 from shared.text import PlainText
@@ -66,6 +66,10 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 Year = Annotated[int, Field(ge=2000, le=2100)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+# A node of the jurisdiction tree; narrowing only, beside the jurisdiction filter.
+Region = Annotated[
+    str | None, Query(pattern=REGION_OR_SCHOOL_PATTERN, description="province/city/county/school code")
+]
 ListStateName = Literal["under_review", "approved", "returned", "issued"]
 GRADUATION_READERS = (*SCHOOL_ROLES, *BUREAU_ROLES)
 
@@ -351,6 +355,7 @@ async def list_graduation_lists(
     principal: CurrentPrincipal,
     ctx: Context,
     school_code: Annotated[str | None, Query(pattern=r"^[0-9]{10}$")] = None,
+    region: Region = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     state: ListStateName | None = None,
     limit: Limit = 50,
@@ -358,6 +363,8 @@ async def list_graduation_lists(
 ) -> ListPage:
     require_role(principal, *GRADUATION_READERS)
     conditions = [jurisdiction_filter(principal, GRADUATION_LIST_COLUMNS)]
+    if region is not None:
+        conditions.append(within(GRADUATION_LIST_COLUMNS, region))
     if school_code is not None:
         conditions.append(GraduationList.school_code == school_code)
     if year is not None:
@@ -397,7 +404,7 @@ async def get_graduation_list(list_id: str, principal: CurrentPrincipal, ctx: Co
 
 @router.get("/graduation-reviews", summary="Graduation lists waiting for your review", responses=PROBLEMS)
 async def graduation_review_queue(
-    principal: CurrentPrincipal, ctx: Context, limit: Limit = 50, offset: Offset = 0
+    principal: CurrentPrincipal, ctx: Context, region: Region = None, limit: Limit = 50, offset: Offset = 0
 ) -> ListPage:
     level: Level | None = LEVEL_OF_ROLE.get(principal.role)
     if level is None:
@@ -409,6 +416,8 @@ async def graduation_review_queue(
         GraduationList.levels.op("->>")(GraduationList.level_index) == level,
         org_column == principal.org,
     ]
+    if region is not None:
+        conditions.append(within(GRADUATION_LIST_COLUMNS, region))
     return await _page(ctx, conditions, limit, offset)
 
 

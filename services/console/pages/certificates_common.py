@@ -146,11 +146,14 @@ class ListFilters:
     school: str | None
     year: int | None
     state: str | None
+    region: str | None = None  # the tree's province, city or county
 
     def query(self, current_page: int) -> dict[str, str | int]:
         params: dict[str, Any] = paged({}, current_page, PAGE_SIZE)
         if self.school:
             params["school_code"] = self.school
+        if self.region:
+            params["region"] = self.region
         if self.year:
             params["year"] = self.year
         if self.state:
@@ -160,13 +163,15 @@ class ListFilters:
 
 def list_filters(params: Mapping[str, str], scope: str) -> ListFilters:
     """Unknown or malformed values are dropped rather than sent (the service would answer 422)."""
-    school = (params.get("school") or "").strip() or scope.split("/", 1)[0]
+    chosen = scope.split("/", 1)[0]
+    school = (params.get("school") or "").strip() or chosen
     raw_year = params.get("year") or ""
     state = params.get("state") or ""
     return ListFilters(
         school=school if SCHOOL_CODE.fullmatch(school) else None,
         year=int(raw_year) if raw_year.isdigit() and EARLIEST_YEAR <= int(raw_year) <= LATEST_YEAR else None,
         state=state if state in LIST_STATE_LABELS else None,
+        region=chosen if REGION_CODE.fullmatch(chosen) else None,
     )
 
 

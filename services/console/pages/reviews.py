@@ -8,6 +8,7 @@ graduation lists are only listed here: they are decided on their own pages.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Form, Path
 from fastapi.responses import HTMLResponse
 
 from services.console.pages import reviews_queues as queues
-from services.console.paging import page_number, page_slice
+from services.console.paging import page_number, page_slice, paged
 from services.console.upstream import UpstreamProblem
 from services.console.web import BUREAU_ROLES, Page, StaffPage
 from shared.auth import Role
@@ -28,14 +29,18 @@ ItemId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,40}$")]
 
 @dataclass
 class Listing:
-    """What one source answered: its rows, or the problem it gave instead."""
+    """What one source answered: its rows (one page of them where ``total`` is given), or the
+    problem it gave instead."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     problem: UpstreamProblem | None = None
+    total: int | None = None  # every row the source holds, when it pages them itself
 
     @property
     def count(self) -> int | None:
-        return None if self.problem else len(self.rows)
+        if self.problem:
+            return None
+        return len(self.rows) if self.total is None else self.total
 
 
 async def _listing(page: Page, service: Any, path: str, params: dict[str, Any] | None = None) -> Listing:
@@ -47,23 +52,38 @@ async def _listing(page: Page, service: Any, path: str, params: dict[str, Any] |
     return Listing(rows=list(rows))
 
 
-async def _enrollment_items(page: Page, state: str | None) -> Listing:
-    """Every enrollment item waiting for the caller (a registrar: the school's items in
-    ``state``), page by page: the tabs split them by business family."""
-    rows: list[dict[str, Any]] = []
-    for number in range(queues.FETCH_PAGES):
-        params: dict[str, Any] = {"limit": queues.FETCH_LIMIT, "offset": number * queues.FETCH_LIMIT}
-        params.update(queues.scope_params(page.scope))
-        if state:
-            params["state"] = state
-        try:
-            found = await page.get("enrollment", "/api/v1/reviews", params=params)
-        except UpstreamProblem as problem:
-            return Listing(problem=problem)
-        rows.extend(found["items"])
-        if len(rows) >= found["total"] or not found["items"]:
-            break
-    return Listing(rows=rows)
+async def _nothing() -> Listing:
+    return Listing()
+
+
+def _enrollment_query(page: Page, state: str | None) -> dict[str, Any]:
+    """What selects the caller's enrollment items: a reviewer's queue, or a registrar's school's
+    items in ``state``; narrowed by the tree's scope."""
+    query: dict[str, Any] = queues.scope_params(page.scope)
+    if state:
+        query["state"] = state
+    return query
+
+
+async def _family_counts(page: Page, state: str | None) -> tuple[dict[str, int], UpstreamProblem | None]:
+    """Every tab's count at once: enrollment counts its items per business family."""
+    try:
+        found = await page.get(
+            "enrollment", "/api/v1/reviews/families", params=_enrollment_query(page, state)
+        )
+    except UpstreamProblem as problem:
+        return {}, problem
+    return dict(found["counts"]), None
+
+
+async def _family_page(page: Page, family: str, state: str | None, number: int) -> Listing:
+    """One page of one family's items, paged by enrollment."""
+    params = paged({**_enrollment_query(page, state), "family": family}, number, queues.PAGE_SIZE)
+    try:
+        found = await page.get("enrollment", "/api/v1/reviews", params=params)
+    except UpstreamProblem as problem:
+        return Listing(problem=problem)
+    return Listing(rows=list(found["items"]), total=int(found["total"]))
 
 
 def _role(page: Page) -> Role:
@@ -82,38 +102,46 @@ async def _queue_context(page: Page, queue_key: str | None) -> dict[str, Any]:
         registrar_state = "pending"
     reviewer = role in REVIEWER_ROLES
 
-    enrollment = await _enrollment_items(page, None if reviewer else registrar_state)
-    by_family = queues.split_by_family(enrollment.rows)
-    transfer = await _listing(page, "transfer", "/api/v1/transfers/queue")
-    graduation = await _listing(page, "certificates", "/api/v1/graduation-reviews", {"limit": 500})
-    overdue = await _listing(page, "enrollment", "/api/v1/reviews/overdue") if bureau else Listing()
+    number = page_number(params.get("page"))
+    state = None if reviewer else registrar_state
+    (family_counts, counts_problem), transfer, graduation, overdue = await asyncio.gather(
+        _family_counts(page, state),
+        _listing(page, "transfer", "/api/v1/transfers/queue", queues.node_params(page.scope)),
+        _listing(
+            page,
+            "certificates",
+            "/api/v1/graduation-reviews",
+            {"limit": 500, **queues.node_params(page.scope)},
+        ),
+        _listing(page, "enrollment", "/api/v1/reviews/overdue") if bureau else _nothing(),
+    )
+    others = {"transfer": transfer, "graduation": graduation, "overdue": overdue}
 
     counts: dict[str, int | None] = {}
     for queue in available:
         if queue.source == "enrollment":
-            counts[queue.key] = None if enrollment.problem else len(by_family.get(queue.family or "", []))
+            counts[queue.key] = None if counts_problem else family_counts.get(queue.family or "", 0)
         else:
-            counts[queue.key] = {"transfer": transfer, "graduation": graduation, "overdue": overdue}[
-                queue.source
-            ].count
+            counts[queue.key] = others[queue.source].count
 
     if current.source == "enrollment":
-        chosen = Listing(rows=list(by_family.get(current.family or "", [])), problem=enrollment.problem)
+        chosen = await _family_page(page, current.family or "", state, number)
+        rows = chosen.rows
     else:
-        chosen = {"transfer": transfer, "graduation": graduation, "overdue": overdue}[current.source]
+        chosen = others[current.source]
+        rows = page_slice(chosen.rows, number, queues.PAGE_SIZE)
 
     awaiting = Listing()
     if current.key == "problem_record" and bureau:
         # Cases a bureau decides on the record itself (identity confirmation, arbitration).
         awaiting = await _listing(page, "enrollment", "/api/v1/problem-records", {"awaiting_me": "true"})
 
-    number = page_number(params.get("page"))
     return {
         "queues": available,
         "queue": current,
         "counts": counts,
-        "rows": page_slice(chosen.rows, number, queues.PAGE_SIZE),
-        "total": len(chosen.rows),
+        "rows": rows,
+        "total": chosen.count or 0,
         "page": number,
         "size": queues.PAGE_SIZE,
         "problem": chosen.problem,
@@ -143,8 +171,7 @@ async def batch_approve(
     """批量通过 of the checked items. Enrollment re-checks each one and answers per item; the
     page shows that answer above the queue as it now stands."""
     ids = queues.checked_ids(item_id or [])
-    before = await _enrollment_items(page, None)
-    titles = {row["id"]: row["title"] for row in before.rows}
+    titles: dict[str, str] = {}
     answer: queues.BatchAnswer | None = None
     problem: UpstreamProblem | None = None
     if ids:
@@ -154,9 +181,8 @@ async def batch_approve(
                 "/api/v1/reviews/decisions",
                 json={"decision": "approve", "opinion": opinion, "item_ids": ids},
             )
-            for line in result.get("items", [])[:50]:
-                if line["id"] not in titles:  # left the queue meanwhile: named all the same
-                    titles[line["id"]] = await _title(page, line["id"])
+            named = [str(line["id"]) for line in result.get("items", [])[: queues.NAMED_IN_ANSWER]]
+            titles = dict(zip(named, await asyncio.gather(*(_title(page, i) for i in named)), strict=True))
             answer = queues.batch_answer(result, titles)
         except UpstreamProblem as refused:
             problem = refused

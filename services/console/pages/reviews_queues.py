@@ -2,8 +2,8 @@
 levels and outcomes, the page slice, and the per-item answer of a batch decision.
 
 Enrollment keeps every reviewed business (registration without ID, status changes, key data,
-problem-record changes) in one queue per reviewer level; the console splits it into tabs by the
-business type's family (``status_change:suspension`` belongs to ``status_change``). Transfers and
+problem-record changes) in one queue per reviewer level; each tab is one business family of it
+(``status_change:suspension`` belongs to ``status_change``), counted and paged by enrollment. Transfers and
 graduation lists are queued by their own services and decided on their own pages.
 """
 
@@ -39,8 +39,7 @@ QUEUES: tuple[Queue, ...] = (
 OVERDUE_QUEUE = Queue("overdue", _("逾期督办"), "overdue")
 
 PAGE_SIZE = 20
-FETCH_LIMIT = 200  # enrollment's largest page
-FETCH_PAGES = 5  # at most 1000 items of one reviewer are split into tabs
+NAMED_IN_ANSWER = 50  # a batch answer's lines that get their item's title looked up
 
 
 def queues_for(bureau: bool) -> tuple[Queue, ...]:
@@ -53,18 +52,6 @@ def queue_named(key: str | None, available: Sequence[Queue]) -> Queue:
         if queue.key == key:
             return queue
     return available[0]
-
-
-def family_of(business_type: str) -> str:
-    return business_type.split(":", 1)[0]
-
-
-def split_by_family(items: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Enrollment's review items grouped by the family of their business type."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for item in items:
-        groups.setdefault(family_of(str(item["business_type"])), []).append(item)
-    return groups
 
 
 def is_overdue(due_on: str | None, today: date) -> bool:
@@ -128,3 +115,10 @@ def scope_params(scope: str) -> dict[str, str]:
     if code.isdigit() and len(code) == 10:
         return {"school": code}
     return {}
+
+
+def node_params(scope: str) -> dict[str, str]:
+    """The tree's selection as the transfer and graduation queues' ``region`` (which takes a
+    province, city, county or school code); narrowing only, as with enrollment."""
+    code = scope.partition("/")[0]
+    return {"region": code} if code.isdigit() and len(code) in (2, 4, 6, 10) else {}

@@ -66,10 +66,12 @@ def test_list_filters_drop_what_the_service_would_refuse() -> None:
     assert bad.query(1) == {"limit": common.PAGE_SIZE, "offset": 0}
 
 
-def test_the_trees_school_is_the_lists_school_unless_one_is_typed() -> None:
+def test_the_trees_school_is_the_lists_school_unless_one_is_typed_and_its_region_narrows() -> None:
     assert common.list_filters({}, "4141010001/class-1").school == "4141010001"
     assert common.list_filters({"school": "4141010002"}, "4141010001").school == "4141010002"
     assert common.list_filters({}, "4101").school is None
+    assert common.list_filters({}, "4101").query(1)["region"] == "4101"
+    assert "region" not in common.list_filters({}, "4141010001").query(1)
 
 
 def test_the_list_entries_are_the_ticked_students_once_each_with_their_outcome() -> None:

@@ -1,4 +1,4 @@
-"""The review queues' and the accounts page's pure parts: which tab an item belongs to, the page
+"""The review queues' and the accounts page's pure parts: which family each tab shows, the page
 slice, the checked ids of a batch form, the per-item answer, overdue marks, and the URL's filters
 as identity's query (list, statistics and export share it)."""
 
@@ -10,19 +10,13 @@ import pytest
 
 from services.console.pages import reviews_queues as queues
 from services.console.pages.accounts_filters import AccountFilters, filters_from, rate
+from services.enrollment.domain.approval_chain import BUSINESS_FAMILIES
 
 
-def test_status_changes_of_every_type_share_one_tab() -> None:
-    items = [
-        {"id": "a", "business_type": "status_change:suspension"},
-        {"id": "b", "business_type": "status_change"},
-        {"id": "c", "business_type": "registration_no_id"},
-        {"id": "d", "business_type": "problem_record:delete"},
-    ]
-    groups = queues.split_by_family(items)
-    assert [i["id"] for i in groups["status_change"]] == ["a", "b"]
-    assert [i["id"] for i in groups["registration_no_id"]] == ["c"]
-    assert [i["id"] for i in groups["problem_record"]] == ["d"]
+def test_every_enrollment_tab_is_a_family_enrollment_filters_by() -> None:
+    # enrollment refuses (422) a family it does not know: a renamed one would empty its tab.
+    tabs = {q.family for q in queues.QUEUES if q.source == "enrollment"}
+    assert tabs <= set(BUSINESS_FAMILIES)
 
 
 def test_every_enrollment_tab_names_a_family_and_bureaus_get_the_overdue_tab() -> None:
@@ -124,3 +118,10 @@ def test_the_tree_scope_narrows_enrollment_reviews() -> None:
     assert queues.scope_params("4141010001/class-1") == {"school": "4141010001"}
     assert queues.scope_params("") == {}
     assert queues.scope_params("411") == {}
+
+
+def test_the_trees_node_narrows_the_transfer_and_graduation_queues() -> None:
+    assert queues.node_params("4101") == {"region": "4101"}
+    assert queues.node_params("4141010001/class-1") == {"region": "4141010001"}
+    assert queues.node_params("") == {}
+    assert queues.node_params("41a") == {}

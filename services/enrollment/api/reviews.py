@@ -19,6 +19,7 @@ from uuid6 import uuid7
 
 from services.enrollment.api.orgs import SCHOOL_ORG
 from services.enrollment.domain.approval_chain import (
+    BUSINESS_FAMILIES,
     LEVELS,
     ReviewLevel,
     is_known_business_type,
@@ -50,7 +51,7 @@ from services.enrollment.review_items import (
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.bus.unit_of_work import UnitOfWork
 from shared.idnumber import mask_id_number
-from shared.jurisdiction import jurisdiction_filter
+from shared.jurisdiction import REGION_CODE_PATTERN, jurisdiction_filter, within
 from shared.problems import Problem, field_problem, not_found
 from shared.service import Context
 from shared.telemetry import ATTR_REVIEW_ID
@@ -346,30 +347,33 @@ class ReviewList(BaseModel):
     total: int
 
 
-@router.get(
-    "/reviews", summary="Review items: a reviewer's queue, or a registrar's items", responses=RESPONSES
-)
-async def list_reviews(
-    principal: CurrentPrincipal,
-    ctx: Context,
-    state: Annotated[Literal["pending", "returned", "approved", "cancelled"] | None, Query()] = None,
-    business_type: Annotated[str | None, Query(max_length=60)] = None,
-    student_id: Annotated[str | None, Query(max_length=40, description="one student's changes")] = None,
-    queue: Annotated[bool, Query(description="reviewers: only items waiting for my level")] = True,
-    school: Annotated[str | None, Query(pattern=r"^\d{10}$", description="one school's items")] = None,
-    region: Annotated[
-        str | None, Query(pattern=r"^(\d{2}|\d{4}|\d{6})$", description="province, city or county code")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
-) -> ReviewList:
-    require_role(principal, Role.SCHOOL_REGISTRAR, *REVIEWER_LEVEL)
-    conditions = [jurisdiction_filter(principal, REVIEW_ORG)]
+RegionCode = Annotated[
+    str | None, Query(pattern=REGION_CODE_PATTERN, description="province, city or county code")
+]
+SchoolCode = Annotated[str | None, Query(pattern=r"^\d{10}$", description="one school's items")]
+StateFilter = Annotated[Literal["pending", "returned", "approved", "cancelled"] | None, Query()]
+QueueOnly = Annotated[bool, Query(description="reviewers: only items waiting for my level")]
+
+
+def _review_conditions(
+    principal: Principal,
+    *,
+    queue: bool,
+    state: str | None,
+    school: str | None,
+    region: str | None,
+    family: str | None = None,
+    business_type: str | None = None,
+    student_id: str | None = None,
+) -> list[Any]:
+    conditions: list[Any] = [jurisdiction_filter(principal, REVIEW_ORG)]
     level = REVIEWER_LEVEL.get(principal.role)
     if level is not None and queue:
         conditions += [ReviewItem.state == ReviewState.PENDING.value, ReviewItem.current_level == level]
     if state is not None:
         conditions.append(ReviewItem.state == state)
+    if family is not None:
+        conditions.append(business_family == family)
     if business_type is not None:
         conditions.append(ReviewItem.business_type == business_type)
     if student_id is not None:
@@ -378,7 +382,43 @@ async def list_reviews(
     if school is not None:
         conditions.append(ReviewItem.school_code == school)
     if region is not None:
-        conditions.append(_REGION_COLUMN[len(region)] == region)
+        conditions.append(within(REVIEW_ORG, region))
+    return conditions
+
+
+@router.get(
+    "/reviews", summary="Review items: a reviewer's queue, or a registrar's items", responses=RESPONSES
+)
+async def list_reviews(
+    principal: CurrentPrincipal,
+    ctx: Context,
+    state: StateFilter = None,
+    family: Annotated[
+        str | None,
+        Query(
+            pattern=f"^({'|'.join(BUSINESS_FAMILIES)})$",
+            description="a business family: status_change holds every status_change:<type>",
+        ),
+    ] = None,
+    business_type: Annotated[str | None, Query(max_length=60)] = None,
+    student_id: Annotated[str | None, Query(max_length=40, description="one student's changes")] = None,
+    queue: QueueOnly = True,
+    school: SchoolCode = None,
+    region: RegionCode = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> ReviewList:
+    require_role(principal, Role.SCHOOL_REGISTRAR, *REVIEWER_LEVEL)
+    conditions = _review_conditions(
+        principal,
+        queue=queue,
+        state=state,
+        school=school,
+        region=region,
+        family=family,
+        business_type=business_type,
+        student_id=student_id,
+    )
     async with ctx.sessionmaker() as session:
         total = await session.scalar(select(func.count()).select_from(ReviewItem).where(*conditions))
         rows = await session.scalars(
@@ -392,7 +432,34 @@ async def list_reviews(
         return ReviewList(items=[review_view(r, on) for r in rows], total=total or 0)
 
 
-_REGION_COLUMN = {2: ReviewItem.province_code, 4: ReviewItem.city_code, 6: ReviewItem.county_code}
+class FamilyCounts(BaseModel):
+    counts: dict[str, int] = Field(description="business family → items; families with none are left out")
+
+
+@router.get(
+    "/reviews/families",
+    summary="How many review items of each business family (the tabs of a review queue)",
+    responses=RESPONSES,
+)
+async def count_reviews_by_family(
+    principal: CurrentPrincipal,
+    ctx: Context,
+    state: StateFilter = None,
+    queue: QueueOnly = True,
+    school: SchoolCode = None,
+    region: RegionCode = None,
+) -> FamilyCounts:
+    require_role(principal, Role.SCHOOL_REGISTRAR, *REVIEWER_LEVEL)
+    conditions = _review_conditions(principal, queue=queue, state=state, school=school, region=region)
+    async with ctx.sessionmaker() as session:
+        rows = await session.execute(
+            select(business_family, func.count()).where(*conditions).group_by(business_family)
+        )
+        return FamilyCounts(counts={str(family): int(count) for family, count in rows})
+
+
+# "status_change:suspension" is of the family "status_change" (approval_chain.BUSINESS_FAMILIES).
+business_family = func.split_part(ReviewItem.business_type, ":", 1)
 
 
 def _bureau_level(principal: Principal) -> ReviewLevel:

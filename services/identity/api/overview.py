@@ -18,7 +18,7 @@ from services.identity.domain.account_state import AccountState
 from services.identity.models import Account, FaceConsent, FaceTemplate, account_org_columns
 from shared.auth import Principal, Role, require_role
 from shared.idnumber import mask_student_number
-from shared.jurisdiction import jurisdiction_filter
+from shared.jurisdiction import REGION_CODE_PATTERN, jurisdiction_filter, within
 from shared.service import Context
 from shared.xlsx import safe_cells
 
@@ -29,9 +29,7 @@ EXPORT_LIMIT = 50_000
 
 
 class Filters(BaseModel):
-    region: str | None = Field(
-        None, pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$", description="province, city or county code"
-    )
+    region: str | None = Field(None, pattern=REGION_CODE_PATTERN, description="province, city or county code")
     school_code: str | None = Field(None, pattern=r"^[0-9]{10}$")
     class_id: str | None = Field(None, max_length=40)
     status: AccountState | None = None
@@ -40,7 +38,7 @@ class Filters(BaseModel):
 
 
 def _filters(
-    region: Annotated[str | None, Query(pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$")] = None,
+    region: Annotated[str | None, Query(pattern=REGION_CODE_PATTERN)] = None,
     school_code: Annotated[str | None, Query(pattern=r"^[0-9]{10}$")] = None,
     class_id: Annotated[str | None, Query(max_length=40)] = None,
     status: AccountState | None = None,
@@ -70,8 +68,7 @@ def _query(principal: Principal, f: Filters) -> Select[Any]:
     )
     # Narrowing only: the jurisdiction filter above still bounds what the caller sees.
     if f.region:
-        region_column = {2: Account.province_code, 4: Account.city_code, 6: Account.county_code}
-        query = query.where(region_column[len(f.region)] == f.region)
+        query = query.where(within(account_org_columns(), f.region))
     if f.school_code:
         query = query.where(Account.school_code == f.school_code)
     if f.class_id:

@@ -8,9 +8,10 @@ unit of work holding the state change, its timeline line and its events.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from uuid6 import uuid7
 
@@ -33,6 +34,7 @@ from services.transfer.overdue import calendar
 from services.transfer.steps import load, store, timeline_of
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.events.transfer import TransferKind
+from shared.jurisdiction import REGION_OR_SCHOOL_PATTERN, within
 from shared.problems import forbidden
 from shared.service import Context
 
@@ -59,13 +61,18 @@ def awaiting(principal: Principal, province: str) -> ColumnElement[bool]:
 
 
 @router.get("/transfers/queue", summary="Cases waiting for your review (待核办)", responses=PROBLEMS)
-async def review_queue(principal: CurrentPrincipal, ctx: Context) -> CaseListView:
-    query = (
-        select(TransferCase)
-        .where(visible(principal), awaiting(principal, ctx.settings.province))
-        .order_by(TransferCase.pending_since, TransferCase.id)
-        .limit(500)
-    )
+async def review_queue(
+    principal: CurrentPrincipal,
+    ctx: Context,
+    region: Annotated[
+        str | None,
+        Query(pattern=REGION_OR_SCHOOL_PATTERN, description="cases with either side under this node"),
+    ] = None,
+) -> CaseListView:
+    query = select(TransferCase).where(visible(principal), awaiting(principal, ctx.settings.province))
+    if region is not None:  # narrowing only, beside the jurisdiction filter
+        query = query.where(or_(within(ORIGIN_COLUMNS, region), within(DESTINATION_COLUMNS, region)))
+    query = query.order_by(TransferCase.pending_since, TransferCase.id).limit(500)
     async with ctx.sessionmaker() as session:
         rows = await session.scalars(query)
         return CaseListView(items=[case_summary(case, calendar(ctx)) for case in rows])

@@ -22,7 +22,14 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.auth import Principal, Role
-from shared.jurisdiction import OrgColumns, any_jurisdiction, jurisdiction_filter, may_see
+from shared.jurisdiction import (
+    REGION_OR_SCHOOL_PATTERN,
+    OrgColumns,
+    any_jurisdiction,
+    jurisdiction_filter,
+    may_see,
+    within,
+)
 
 
 class RecordBase(DeclarativeBase):
@@ -190,3 +197,21 @@ def test_may_see__agrees_with_the_filter_for_any_role_and_row(
     who: Principal, lineage: dict[str, str | None]
 ) -> None:
     assert may_see(who, lineage) == evaluate(jurisdiction_filter(who, FULL), lineage)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("41", "student_record.province_code = '41'"),
+        ("4101", "student_record.city_code = '4101'"),
+        ("410102", "student_record.county_code = '410102'"),
+        ("4101020001", "student_record.school_code = '4101020001'"),
+    ],
+)
+def test_within__the_codes_length_names_the_trees_level(code: str, expected: str) -> None:
+    assert sql(within(NO_PEOPLE, code)) == expected
+
+
+@given(st.from_regex(REGION_OR_SCHOOL_PATTERN, fullmatch=True))
+def test_within__every_code_the_queries_accept_has_a_level(code: str) -> None:
+    assert sql(within(NO_PEOPLE, code)).endswith(f"= '{code}'")

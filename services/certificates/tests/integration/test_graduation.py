@@ -207,12 +207,15 @@ async def test_graduation_list__school_leader_then_county_approve(
     }
     list_id = listed["id"]
 
-    async def queue(headers: dict[str, str]) -> list[str]:
-        response = await certificates.client.get("/api/v1/graduation-reviews", headers=headers)
+    async def queue(headers: dict[str, str], **params: str) -> list[str]:
+        response = await certificates.client.get("/api/v1/graduation-reviews", params=params, headers=headers)
         assert response.status_code == 200, response.text
         return [item["id"] for item in response.json()["items"]]
 
     assert list_id in await queue(leader)
+    # The tree's node narrows the queue: this school or its county holds the list, another school not.
+    assert list_id in await queue(leader, region=area.school)
+    assert list_id not in await queue(leader, region=area.other_school)
     assert list_id not in await queue(county)
     early = await _decide(certificates, list_id, county, "approve")
     assert early.status_code == 403 and early.json()["detail_zh"]
@@ -222,6 +225,9 @@ async def test_graduation_list__school_leader_then_county_approve(
     ] == "county"
     assert list_id not in await queue(leader)
     assert list_id in await queue(county)
+    assert list_id in await queue(county, region=area.county)
+    assert list_id in await queue(county, region=area.city)
+    assert list_id not in await queue(county, region=area.other_school)
     other_county = certificates.auth(Role.COUNTY, "419999" if area.county != "419999" else "419998")
     assert (await _decide(certificates, list_id, other_county, "approve")).status_code == 404
 

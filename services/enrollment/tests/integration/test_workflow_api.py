@@ -259,6 +259,52 @@ async def test_reviews__filtered_by_school_and_region_within_jurisdiction(p37: P
     assert bad.status_code in (400, 422)
 
 
+async def test_reviews__by_family_each_tab_pages_at_the_service_and_counts_add_up(p37: Province) -> None:
+    no_id = await p37.client.post(
+        "/api/v1/students/without-id",
+        json=_no_id_body(await _evidence(p37)),
+        headers=p37.auth(Role.SCHOOL_REGISTRAR),
+    )
+    assert no_id.status_code == 201, no_id.text
+    student = await p37.register()
+    change = await p37.client.post(
+        f"/api/v1/students/{student['id']}/status-changes",
+        json={"type": "withdraw", "reason": "家庭原因", "evidence_ids": [await _evidence(p37)]},
+        headers=p37.auth(Role.SCHOOL_REGISTRAR),
+    )
+    assert change.status_code == 201, change.text
+    assert change.json()["business_type"] == "status_change:withdraw"
+    province = p37.auth(Role.PROVINCE)
+    scope = {"queue": "false", "state": "pending", "school": SCHOOL["37"]}
+
+    async def listed(**params: str) -> tuple[list[str], int]:
+        response = await p37.client.get(
+            "/api/v1/reviews", params={**scope, "limit": "200", **params}, headers=province
+        )
+        assert response.status_code == 200, response.text
+        return [i["id"] for i in response.json()["items"]], response.json()["total"]
+
+    changes, _ = await listed(family="status_change")
+    registrations, _ = await listed(family="registration_no_id")
+    assert change.json()["id"] in changes and change.json()["id"] not in registrations
+    assert no_id.json()["id"] in registrations and no_id.json()["id"] not in changes
+
+    counted = await p37.client.get("/api/v1/reviews/families", params=scope, headers=province)
+    assert counted.status_code == 200, counted.text
+    counts = counted.json()["counts"]
+    assert counts["status_change"] >= 1 and counts["registration_no_id"] >= 1
+    for family, count in counts.items():
+        assert (await listed(family=family, limit="1"))[1] == count, family
+    assert sum(counts.values()) == (await listed(limit="1"))[1]
+    # Another county's bureau counts none of this school's items.
+    elsewhere = await p37.client.get(
+        "/api/v1/reviews/families", params=scope, headers=p37.auth(Role.COUNTY, "370199")
+    )
+    assert elsewhere.json()["counts"] == {}
+    unknown = await p37.client.get("/api/v1/reviews", params={"family": "status"}, headers=province)
+    assert unknown.status_code in (400, 422) and "family" in unknown.text
+
+
 async def test_no_id__rejection_returns_to_registrar_who_edits_and_resubmits(p37: Province) -> None:
     evidence = await _evidence(p37)
     item = (

@@ -74,6 +74,16 @@ async def test_between_cities__every_level_up_to_the_province_reviews_then_the_r
         who = reviewer(level, HENAN_KAIFENG_SCHOOL)
         queue = await henan.client.get("/api/v1/transfers/queue", headers=henan.headers(*who))
         assert transfer_id in [c["id"] for c in queue.json()["items"]], level
+        # The tree's node narrows the queue: either side's school finds the case, another not.
+        for node, found in (
+            (HENAN_KAIFENG_SCHOOL.school, True),
+            (HENAN_SCHOOL.school, True),
+            ("4199999999", False),
+        ):
+            narrowed = await henan.client.get(
+                "/api/v1/transfers/queue", params={"region": node}, headers=henan.headers(*who)
+            )
+            assert (transfer_id in [c["id"] for c in narrowed.json()["items"]]) is found, (level, node)
         # Someone who sees the case but does not review this level.
         wrong = (Role.PROVINCE, "41") if level != "origin_province" else (Role.COUNTY, HENAN_SCHOOL.county)
         await act(henan, transfer_id, "approve", wrong, expect=403)
