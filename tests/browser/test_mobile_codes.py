@@ -61,8 +61,10 @@ def _signs_in(stack: Stack, username: str) -> bool:
     return answer.status_code == 200
 
 
-def graduate(stack: Stack) -> dict[str, str]:
-    """A graduate with a valid certificate who can sign in: {username, password, number}."""
+def graduate(stack: Stack, *, from_the_end: bool = False) -> dict[str, str]:
+    """A graduate with a valid certificate who can sign in: {username, password, number, name}.
+    ``from_the_end`` looks from the other end of the class, so two tests do not take the same one
+    (a test that has a 学历证明书 issued leaves the certificate lost)."""
     wanted = {"school": SCHOOL, "year": GRADUATING_YEAR, "status": "valid"}
     listed = stack.api(
         "GET",
@@ -85,7 +87,7 @@ def graduate(stack: Stack) -> dict[str, str]:
     )
     id_numbers = {row["姓名"]: row["身份证号"] for row in graduating_rows()}
     tried: list[str] = []
-    for account in accounts.json():
+    for account in reversed(accounts.json()) if from_the_end else accounts.json():
         certificate = valid.get(account["student_id"])
         if certificate is None or account["name"] not in id_numbers:
             continue
@@ -94,7 +96,12 @@ def graduate(stack: Stack) -> dict[str, str]:
         if account["status"] == "not_activated":
             username = _activate(stack, account["name"], id_numbers[account["name"]])
         if username and _signs_in(stack, username):
-            return {"username": username, "password": PASSWORD, "number": certificate["number_grouped"]}
+            return {
+                "username": username,
+                "password": PASSWORD,
+                "number": certificate["number_grouped"],
+                "name": account["name"],
+            }
         tried.append(f"{account['name']} ({account['status']})")
     pytest.skip(
         f"no graduate of {CLASS_ID} with a valid certificate can sign in: tried {tried or 'none'} "

@@ -1,6 +1,8 @@
 """The graduate's certificates on the phone page (/m/certificates) and their verification codes
 (查验码): make one for a certificate with a chosen validity, see them with their expiry, revoke one,
-and open the public verification page (/verify?code=…) with it.
+and open the public verification page (/verify?code=…) with it. A graduate who lost the paper
+certificate reports it here and applies for a 学历证明书 (seed 004 art. 19); the page shows the
+application's state and the decider's opinion, and the 学历证明书 once issued.
 
 The certificates service owns the codes and decides everything (whose certificate, whether it is
 still valid, how many days are allowed); the page only passes what was typed on and shows the
@@ -16,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.console.pages.certificates_common import REQUEST_STATE_LABELS
 from services.console.upstream import UpstreamProblem
 from services.console.web import Page, StudentPage
 from shared.china_time import CHINA
@@ -75,6 +78,14 @@ async def _my_certificates(page: Page) -> list[dict[str, Any]]:
     return items
 
 
+def latest_request_by_certificate(requests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each certificate's newest 学历证明书 application (a rejected one may be followed by another)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for request in sorted(requests, key=lambda r: str(r["created_at"])):
+        latest[str(request["certificate_id"])] = request
+    return latest
+
+
 async def _show(
     page: Page,
     *,
@@ -83,14 +94,19 @@ async def _show(
     made: dict[str, Any] | None = None,
     revoked: str = "",
     typed_days: str = "",
+    applied: bool = False,
+    typed_statement: str = "",
 ) -> HTMLResponse:
     certificates = await _my_certificates(page)
     codes: list[dict[str, Any]] = []
+    requests: list[dict[str, Any]] = []
     codes_problem: UpstreamProblem | None = None
     if certificates:
-        try:
+        try:  # the certificates stay readable without their codes and applications
             codes = await page.get("certificates", "/api/v1/my/verification-codes")
-        except UpstreamProblem as refused:  # the certificates stay readable without their codes
+            found = await page.get("certificates", "/api/v1/education-certificate-requests")
+            requests = found["items"]
+        except UpstreamProblem as refused:
             codes_problem = refused
     for code in [*codes, *([made] if made else [])]:
         code["state"] = code_state(code)
@@ -108,6 +124,10 @@ async def _show(
             "made": made,
             "revoked": revoked_shown,
             "typed_days": typed_days or str(DEFAULT_VALID_DAYS),
+            "requests": latest_request_by_certificate(requests),
+            "request_states": REQUEST_STATE_LABELS,
+            "applied": applied,
+            "typed_statement": typed_statement,
         },
         status_code=problem.status if problem is not None else 200,
     )
@@ -146,3 +166,18 @@ async def revoke_code(
     except UpstreamProblem as problem:
         return await _show(page, problem=problem, about=certificate_id)
     return _done(page, await _show(page, revoked=clean_code(code), about=certificate_id))
+
+
+@router.post("/m/certificates/lost")
+async def apply_for_education_certificate(
+    page: StudentPage,
+    certificate_id: Annotated[str, Form(max_length=40)],
+    statement: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """挂失 and apply: the school's registrar or the county bureau decides on the console."""
+    body = {"certificate_id": certificate_id, "statement": statement}
+    try:
+        await page.post("certificates", "/api/v1/education-certificate-requests", json=body)
+    except UpstreamProblem as problem:
+        return await _show(page, problem=problem, about=certificate_id, typed_statement=statement)
+    return _done(page, await _show(page, applied=True, about=certificate_id))

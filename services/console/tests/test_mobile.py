@@ -15,8 +15,16 @@ from services.console.app import create_app
 from services.console.i18n import LANGUAGE_COOKIE, Languages
 from services.console.mobile.answers import problem_body
 from services.console.mobile.checkin import chosen_round
-from services.console.mobile.codes import china_time, clean_code, code_state, codes_by_certificate, days_sent
+from services.console.mobile.codes import (
+    china_time,
+    clean_code,
+    code_state,
+    codes_by_certificate,
+    days_sent,
+    latest_request_by_certificate,
+)
 from services.console.mobile.requests import missed_rounds
+from services.console.pages.certificates_common import REQUEST_STATE_LABELS
 from services.console.settings import ConsoleSettings
 from services.console.upstream import FieldReason, UpstreamProblem
 
@@ -205,6 +213,10 @@ def _certificates_page(language: str, **context: Any) -> str:
         "made": None,
         "revoked": "",
         "typed_days": "30",
+        "requests": {},
+        "request_states": REQUEST_STATE_LABELS,
+        "applied": False,
+        "typed_statement": "",
     }
     values.update(context)
     for listed in values["codes"].values():
@@ -231,7 +243,8 @@ def test_a_live_code_has_its_verify_link_and_a_revoke_button_that_names_it() -> 
 
 def test_only_a_valid_certificate_offers_a_new_code() -> None:
     html = _certificates_page("zh")
-    assert html.count('name="certificate_id" value="c1"') == 1
+    # Two forms for the valid one (a new code; report it lost), none for the voided one.
+    assert html.count('name="certificate_id" value="c1"') == 2
     assert 'value="c0"' not in html
     assert "此证书已不在有效状态，不能生成查验码。" in html
 
@@ -250,3 +263,26 @@ def test_the_services_refusal_shows_at_the_certificate_it_was_about_in_the_reade
         assert 'value="91"' in first  # what was typed stays
     elsewhere = _certificates_page("zh", problem=refused, about="unknown")
     assert "不能超过 90" in elsewhere  # not lost when it names no certificate shown
+
+
+def _request(state: str, created_at: str, **more: Any) -> dict[str, Any]:
+    return {"certificate_id": "c1", "state": state, "created_at": created_at, "opinion": None, **more}
+
+
+def test_a_certificates_newest_application_is_the_one_shown() -> None:
+    older = _request("rejected", "2026-11-01T08:00:00+00:00", opinion="说明不清")
+    newer = _request("requested", "2026-11-02T08:00:00+00:00")
+    assert latest_request_by_certificate([newer, older]) == {"c1": newer}
+
+
+def test_an_application_under_way_hides_the_form_a_rejected_one_shows_why_and_offers_it_again() -> None:
+    offered = "/m/certificates/lost"
+    assert offered in _certificates_page("zh")
+    pending = _certificates_page("zh", requests={"c1": _request("requested", "2026-11-02T08:00:00+00:00")})
+    assert offered not in pending and "待处理" in pending
+    rejected = _request("rejected", "2026-11-02T08:00:00+00:00", opinion="请补充遗失说明")
+    again = _certificates_page("en", requests={"c1": rejected})
+    assert offered in again and "请补充遗失说明" in again and "Rejected" in again
+    issued = _request("issued", "2026-11-02T08:00:00+00:00", issued_certificate_number="2026 4101 2")
+    shown = _certificates_page("zh", requests={"c1": issued})
+    assert "2026 4101 2" in shown and "已出具" in shown and offered not in shown
