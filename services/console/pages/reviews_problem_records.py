@@ -1,0 +1,130 @@
+"""问题学籍 decided by a bureau (seed 002): one case with its steps, and the decision it waits for —
+the county's confirmation (or return) of a failed identity check the school gave evidence for,
+or the common superior's arbitration (仲裁) of a duplicate ID both schools evidenced.
+
+Enrollment decides who may decide (the county of the school; the arbiter named on the case) and
+whether the case still waits; the page offers the form for the case's state and shows the
+service's refusal in place. A school's own side (变更/佐证/删除 with an evidence file) is not on
+the console yet: schools answer through the API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Path
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.console.i18n import marked as _
+from services.console.upstream import UpstreamProblem
+from services.console.web import BUREAU_ROLES, Page, StaffPage
+from shared.auth import Role
+
+router = APIRouter(include_in_schema=False)
+RecordId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,40}$")]
+
+KIND_LABELS = {"duplicate_id": _("身份证件号重复"), "identity_check_failed": _("身份核验未通过")}
+STATE_LABELS = {
+    "open": _("待学校处理"),
+    "awaiting_second": _("待另一方学校处理"),
+    "awaiting_arbitration": _("待上级仲裁"),
+    # "first" is the side registered later: it acts first (enrollment's problem_record_state).
+    "first_must_fix": _("仲裁后待后注册一方修正"),
+    "second_must_fix": _("仲裁后待先注册一方修正"),
+    "awaiting_confirmation": _("待区县确认"),
+    "resolved": _("已解决"),
+}
+MOVE_LABELS = {
+    "change": _("变更"),
+    "evidence": _("佐证"),
+    "delete": _("删除"),
+    "arbitrate": _("仲裁"),
+    "confirm_identity": _("确认身份"),
+    "reject_identity": _("退回学校"),
+}
+DONE_MESSAGES = {
+    "confirmed": _("已确认，学生将获得正式学籍号"),
+    "returned": _("已退回学校"),
+    "arbitrated": _("已仲裁"),
+}
+
+Decision = Literal["confirmation", "arbitration"]
+
+
+def decision_waiting(case: dict[str, Any], role: str) -> Decision | None:
+    """The decision form the case's state asks of a bureau; enrollment still checks that this
+    bureau is the one (the school's county, the arbiter named on the case)."""
+    if role not in BUREAU_ROLES:  # a StrEnum: the principal's role string is found
+        return None
+    if case["state"] == "awaiting_confirmation" and role == Role.COUNTY:
+        return "confirmation"
+    if case["state"] == "awaiting_arbitration" and role == case.get("arbiter_level"):
+        return "arbitration"
+    return None
+
+
+async def _show(
+    page: Page, record_id: str, *, problem: UpstreamProblem | None = None, opinion: str = ""
+) -> HTMLResponse:
+    case: dict[str, Any] = await page.get("enrollment", f"/api/v1/problem-records/{record_id}")
+    done = DONE_MESSAGES.get(page.request.query_params.get("done", ""))
+    return page.render(
+        "reviews/problem_record.html",
+        {
+            "case": case,
+            "kinds": KIND_LABELS,
+            "states": STATE_LABELS,
+            "moves": MOVE_LABELS,
+            "decision": decision_waiting(case, page.viewer.principal.role),
+            "problem": problem,
+            "opinion": opinion,
+            "done": done,
+        },
+        status_code=problem.status if problem else 200,
+    )
+
+
+def _decided(page: Page, record_id: str, done: str) -> Response:
+    target = f"/reviews/problem-records/{record_id}?done={done}"
+    if page.is_htmx:
+        return Response(status_code=200, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/reviews/problem-records/{record_id}")
+async def problem_record(page: StaffPage, record_id: RecordId) -> HTMLResponse:
+    return await _show(page, record_id)
+
+
+@router.post("/reviews/problem-records/{record_id}/confirmation")
+async def confirm_identity(
+    page: StaffPage,
+    record_id: RecordId,
+    accept: Annotated[Literal["yes", "no"], Form()],
+    opinion: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    body = {"accept": accept == "yes", "opinion": opinion.strip()}
+    try:
+        await page.post("enrollment", f"/api/v1/problem-records/{record_id}/identity-confirmation", json=body)
+    except UpstreamProblem as problem:
+        if problem.status not in (403, 409, 422):
+            raise
+        return await _show(page, record_id, problem=problem, opinion=opinion)
+    return _decided(page, record_id, "confirmed" if accept == "yes" else "returned")
+
+
+@router.post("/reviews/problem-records/{record_id}/arbitration")
+async def arbitrate(
+    page: StaffPage,
+    record_id: RecordId,
+    winner: Annotated[Literal["this", "counterpart"], Form()],
+    opinion: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    body = {"winner": winner, "opinion": opinion.strip()}
+    try:
+        await page.post("enrollment", f"/api/v1/problem-records/{record_id}/arbitration", json=body)
+    except UpstreamProblem as problem:
+        if problem.status not in (403, 409, 422):
+            raise
+        return await _show(page, record_id, problem=problem, opinion=opinion)
+    return _decided(page, record_id, "arbitrated")

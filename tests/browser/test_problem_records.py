@@ -1,0 +1,91 @@
+"""A failed identity check (问题学籍) decided by the county on the console (seed 002): a student the
+population registry does not know is registered with a temporary number; the school gives its
+evidence (through enrollment's API: the school's side has no console page yet); the county finds
+the case in its problem-record queue, returns it once with an opinion, and confirms it after the
+school's second evidence — the student then holds a formal number."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Registered, Stack, assert_accessible, in_both_languages, sign_in
+
+PROVINCE = "41"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _case_of(stack: Stack, student: Registered) -> dict[str, Any]:
+    """The identity case enrollment opened when it registered the student (the test's registry
+    knows no random ID number)."""
+    for _ in range(20):
+        found = stack.api(
+            "GET",
+            PROVINCE,
+            "enrollment",
+            "/api/v1/problem-records",
+            role="school_registrar",
+            org=student.school,
+            params={"kind": "identity_check_failed", "limit": 200},
+        ).json()["items"]
+        mine: list[dict[str, Any]] = [case for case in found if case["student_id"] == student.id]
+        if mine:
+            return mine[0]
+        time.sleep(0.5)
+    raise AssertionError(f"no identity case for {student.name}")
+
+
+def _school_gives_evidence(stack: Stack, student: Registered, case_id: str, note: str) -> None:
+    stack.api(
+        "POST",
+        PROVINCE,
+        "enrollment",
+        f"/api/v1/problem-records/{case_id}/actions",
+        role="school_registrar",
+        org=student.school,
+        data={"choice": "evidence", "note": note},
+        files={"evidence": ("户口本.png", PNG, "image/png")},
+    )
+
+
+def _student_number(stack: Stack, student: Registered) -> str:
+    record = stack.api(
+        "GET", PROVINCE, "enrollment", f"/api/v1/students/{student.id}", role="school_registrar"
+    )
+    return str(record.json()["student_number"])
+
+
+def test_the_county_returns_a_failed_identity_check_then_confirms_it_and_the_number_becomes_formal(
+    stack: Stack, page: Page
+) -> None:
+    student = stack.register_student("核验" + random.choice("甲乙丙丁戊己庚辛壬癸") + random.choice("明华强"))
+    case = _case_of(stack, student)
+    temporary = _student_number(stack, student)
+    _school_gives_evidence(stack, student, case["id"], "户口本复印件")
+
+    console = stack.console(PROVINCE)
+    county = stack.account(PROVINCE, "county", stack.scenario.county_of(PROVINCE, student.school))
+    sign_in(page, console, county)
+    page.goto(f"{console}/reviews?queue=problem_record")
+    page.locator("tr").filter(has_text=student.name).get_by_role("link", name="去处理").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(student.name)
+    expect(page.locator("dl.record")).to_contain_text("待区县确认")
+    expect(page.locator("table")).to_contain_text("户口本复印件")
+    in_both_languages(page, lambda: assert_accessible(page))
+
+    page.get_by_label("处理意见").fill("复印件不清晰，请重新提供")
+    page.get_by_role("button", name="退回学校").click()
+    expect(page.get_by_role("status")).to_contain_text("已退回学校")
+    expect(page.locator("dl.record")).to_contain_text("待学校处理")
+    expect(page.get_by_role("button", name="确认身份")).to_have_count(0)  # the school's turn now
+    assert _student_number(stack, student) == temporary
+
+    _school_gives_evidence(stack, student, case["id"], "户口本原件扫描件")
+    page.reload()
+    page.get_by_role("button", name="确认身份").click()
+    expect(page.get_by_role("status")).to_contain_text("已确认，学生将获得正式学籍号")
+    expect(page.locator("dl.record")).to_contain_text("已解决")
+    assert _student_number(stack, student) != temporary
