@@ -1,8 +1,8 @@
-"""A failed identity check (问题学籍) decided by the county on the console (seed 002): a student the
-population registry does not know is registered with a temporary number; the school gives its
-evidence (through enrollment's API: the school's side has no console page yet); the county finds
-the case in its problem-record queue, returns it once with an opinion, and confirms it after the
-school's second evidence — the student then holds a formal number."""
+"""A failed identity check (问题学籍) answered and decided on the console (seed 002): a student the
+population registry does not know is registered with a temporary number; the school's registrar
+finds the case in its problem-record queue and gives evidence with a file (a change without the
+corrected number refused first); the county returns it once with an opinion, the school gives
+evidence again (through the API, for brevity), the county confirms — the number becomes formal."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import random
 import time
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from tests.browser.conftest import Registered, Stack, assert_accessible, in_both_languages, sign_in
 
 PROVINCE = "41"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+EVIDENCE = FilePayload(name="户口本.png", mimeType="image/png", buffer=PNG)
 
 
 def _case_of(stack: Stack, student: Registered) -> dict[str, Any]:
@@ -51,6 +52,13 @@ def _school_gives_evidence(stack: Stack, student: Registered, case_id: str, note
     )
 
 
+def _open_case(page: Page, console: str, student: Registered) -> None:
+    """From the problem-record queue's list of cases waiting for the signed-in unit."""
+    page.goto(f"{console}/reviews?queue=problem_record")
+    page.locator("tr").filter(has_text=student.name).get_by_role("link", name="去处理").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(student.name)
+
+
 def _student_number(stack: Stack, student: Registered) -> str:
     record = stack.api(
         "GET", PROVINCE, "enrollment", f"/api/v1/students/{student.id}", role="school_registrar"
@@ -59,19 +67,37 @@ def _student_number(stack: Stack, student: Registered) -> str:
 
 
 def test_the_county_returns_a_failed_identity_check_then_confirms_it_and_the_number_becomes_formal(
-    stack: Stack, page: Page
+    stack: Stack, page: Page, browser: Browser
 ) -> None:
     student = stack.register_student("核验" + random.choice("甲乙丙丁戊己庚辛壬癸") + random.choice("明华强"))
     case = _case_of(stack, student)
     temporary = _student_number(stack, student)
-    _school_gives_evidence(stack, student, case["id"], "户口本复印件")
-
     console = stack.console(PROVINCE)
+
+    # The school answers on the console: a change without the corrected number is refused in
+    # place, then evidence with its file.
+    registrar_context = browser.new_context(locale="zh-CN")
+    registrar = registrar_context.new_page()
+    try:
+        sign_in(registrar, console, stack.account(PROVINCE, "school_registrar", student.school))
+        _open_case(registrar, console, student)
+        registrar.get_by_label("变更：更正身份证件号（须审核）").check()
+        registrar.get_by_label("证明材料（JPG 或 PNG，不超过 2 MB）").set_input_files(EVIDENCE)
+        registrar.get_by_role("button", name="提交").click()
+        expect(registrar.get_by_role("alert")).to_contain_text("变更后身份证件号")
+        registrar.get_by_label("佐证：本校信息无误，提供证明材料").check()
+        registrar.get_by_label("说明", exact=True).fill("户口本复印件")
+        registrar.get_by_label("证明材料（JPG 或 PNG，不超过 2 MB）").set_input_files(EVIDENCE)
+        registrar.get_by_role("button", name="提交").click()
+        expect(registrar.get_by_role("status")).to_contain_text("佐证材料已提交")
+        expect(registrar.locator("dl.record")).to_contain_text("待区县确认")
+        expect(registrar.get_by_role("button", name="提交")).to_have_count(0)  # the county's turn
+    finally:
+        registrar_context.close()
+
     county = stack.account(PROVINCE, "county", stack.scenario.county_of(PROVINCE, student.school))
     sign_in(page, console, county)
-    page.goto(f"{console}/reviews?queue=problem_record")
-    page.locator("tr").filter(has_text=student.name).get_by_role("link", name="去处理").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text(student.name)
+    _open_case(page, console, student)
     expect(page.locator("dl.record")).to_contain_text("待区县确认")
     expect(page.locator("table")).to_contain_text("户口本复印件")
     in_both_languages(page, lambda: assert_accessible(page))

@@ -132,8 +132,8 @@ async def _queue_context(page: Page, queue_key: str | None) -> dict[str, Any]:
         rows = page_slice(chosen.rows, number, queues.PAGE_SIZE)
 
     awaiting = Listing()
-    if current.key == "problem_record" and bureau:
-        # Cases a bureau decides on the record itself (identity confirmation, arbitration).
+    if current.key == "problem_record" and (bureau or role is Role.SCHOOL_REGISTRAR):
+        # Cases waiting on the record itself: a school's turn, a bureau's confirmation or arbitration.
         awaiting = await _listing(page, "enrollment", "/api/v1/problem-records", {"awaiting_me": "true"})
 
     return {

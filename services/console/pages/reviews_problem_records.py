@@ -1,18 +1,19 @@
 """问题学籍 decided by a bureau (seed 002): one case with its steps, and the decision it waits for —
 the county's confirmation (or return) of a failed identity check the school gave evidence for,
-or the common superior's arbitration (仲裁) of a duplicate ID both schools evidenced.
+or the common superior's arbitration (仲裁) of a duplicate ID both schools evidenced — and the
+school's own side when it is its turn: 佐证 (evidence, effective at once), 变更 (the corrected ID
+number) or 删除, each with an evidence file; a change or delete goes to review first.
 
-Enrollment decides who may decide (the county of the school; the arbiter named on the case) and
-whether the case still waits; the page offers the form for the case's state and shows the
-service's refusal in place. A school's own side (变更/佐证/删除 with an evidence file) is not on
-the console yet: schools answer through the API.
+Enrollment decides who may act (the school whose turn it is; the county of the school; the arbiter
+named on the case), which choices the state allows and whether the case still waits; the page
+offers the form for the case's state and shows the service's refusal in place.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Path
+from fastapi import APIRouter, Form, Path, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console.i18n import marked as _
@@ -22,6 +23,7 @@ from shared.auth import Role
 
 router = APIRouter(include_in_schema=False)
 RecordId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,40}$")]
+MAX_EVIDENCE_BYTES = 2 * 1024 * 1024  # enrollment's limit for an evidence file (JPG or PNG)
 
 KIND_LABELS = {"duplicate_id": _("身份证件号重复"), "identity_check_failed": _("身份核验未通过")}
 STATE_LABELS = {
@@ -46,14 +48,19 @@ DONE_MESSAGES = {
     "confirmed": _("已确认，学生将获得正式学籍号"),
     "returned": _("已退回学校"),
     "arbitrated": _("已仲裁"),
+    "evidenced": _("佐证材料已提交"),
+    "submitted": _("已提交审核，审核通过后生效"),
 }
 
-Decision = Literal["confirmation", "arbitration"]
+Decision = Literal["confirmation", "arbitration", "school"]
 
 
 def decision_waiting(case: dict[str, Any], role: str) -> Decision | None:
-    """The decision form the case's state asks of a bureau; enrollment still checks that this
-    bureau is the one (the school's county, the arbiter named on the case)."""
+    """The form the case's state asks of this caller: the school's side on its turn (not while a
+    change or delete of it is under review), a bureau's decision; enrollment still checks that
+    this is the school or bureau (the school's county, the arbiter named on the case)."""
+    if role == Role.SCHOOL_REGISTRAR:
+        return "school" if case.get("your_turn") and not case.get("pending_review_id") else None
     if role not in BUREAU_ROLES:  # a StrEnum: the principal's role string is found
         return None
     if case["state"] == "awaiting_confirmation" and role == Role.COUNTY:
@@ -128,3 +135,32 @@ async def arbitrate(
             raise
         return await _show(page, record_id, problem=problem, opinion=opinion)
     return _decided(page, record_id, "arbitrated")
+
+
+@router.post("/reviews/problem-records/{record_id}/actions")
+async def act_for_the_school(
+    page: StaffPage,
+    record_id: RecordId,
+    choice: Annotated[Literal["evidence", "change", "delete"], Form()],
+    evidence: UploadFile | None = None,
+    note: Annotated[str, Form(max_length=500)] = "",
+    new_id_number: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    data = {"choice": choice, "note": note.strip()}
+    if new_id_number.strip():
+        data["new_id_number"] = new_id_number.strip()
+    files = None
+    if evidence is not None and evidence.filename:
+        content = await evidence.read(MAX_EVIDENCE_BYTES + 1)  # enrollment refuses what is larger
+        files = {
+            "evidence": (evidence.filename, content, evidence.content_type or "application/octet-stream")
+        }
+    try:
+        answer = await page.call(
+            "enrollment", "POST", f"/api/v1/problem-records/{record_id}/actions", data=data, files=files
+        )
+    except UpstreamProblem as problem:
+        if problem.status not in (403, 409, 413, 422):
+            raise
+        return await _show(page, record_id, problem=problem, opinion=note)
+    return _decided(page, record_id, "submitted" if answer.status_code == 202 else "evidenced")

@@ -90,3 +90,11 @@ def test_an_arbitration_asks_whose_data_stands_and_nothing_is_offered_without_a_
     assert "本记录的学生（张三）" in html
     quiet = _page("zh", _case("open"), None)
     assert "/confirmation" not in quiet and "/arbitration" not in quiet and "待学校处理" in quiet
+
+
+def test_the_school_answers_on_its_turn_but_not_while_its_change_is_under_review() -> None:
+    assert records.decision_waiting(_case("open", your_turn=True), "school_registrar") == "school"
+    assert records.decision_waiting(_case("open", your_turn=False), "school_registrar") is None
+    under_review = _case("open", your_turn=True, pending_review_id="rv-1")
+    assert records.decision_waiting(under_review, "school_registrar") is None
+    assert records.decision_waiting(_case("open", your_turn=True), "school_leader") is None
