@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console.i18n import Language, Languages, pick_language
 from services.console.session import Sessions, Viewer
@@ -126,3 +126,10 @@ async def student_page(request: Request) -> Page:
 StaffPage = Annotated[Page, Depends(staff_page)]
 StudentPage = Annotated[Page, Depends(student_page)]
 BUREAU_ROLES = frozenset({Role.PROVINCE, Role.CITY, Role.COUNTY, Role.MINISTRY})
+
+
+def finished(page: Page, target: str) -> Response:
+    """Where a successful action lands: the browser follows (htmx) or is redirected."""
+    if page.is_htmx:
+        return Response(status_code=200, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)

@@ -16,9 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.console.i18n import marked as _
 from services.console.pages import certificates_common as common
-from services.console.pages.certificates_lists import finished
 from services.console.paging import page_number, paged
-from services.console.web import StaffPage
+from services.console.web import StaffPage, finished
 
 router = APIRouter(include_in_schema=False)
 

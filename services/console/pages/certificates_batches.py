@@ -21,9 +21,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.console.i18n import marked as _
 from services.console.pages import certificates_common as common
-from services.console.pages.certificates_lists import finished, message
+from services.console.pages.certificates_lists import message
 from services.console.upstream import UpstreamProblem
-from services.console.web import Page, StaffPage
+from services.console.web import Page, StaffPage, finished
 
 router = APIRouter(include_in_schema=False)
 

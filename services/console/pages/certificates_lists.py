@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from services.console.i18n import marked as _
 from services.console.pages import certificates_common as common
 from services.console.paging import page_number, paged
 from services.console.upstream import UpstreamProblem
-from services.console.web import Page, StaffPage
+from services.console.web import Page, StaffPage, finished
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,13 +29,6 @@ DONE_MESSAGES = {
     "issued": _("证书已发放"),
     "rolled_back": _("已回退该生的毕业，证书已作废"),
 }
-
-
-def finished(page: Page, target: str) -> Response:
-    """Where a successful action lands: the browser follows (htmx) or is redirected."""
-    if page.is_htmx:
-        return Response(status_code=200, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
 
 
 def message(page: Page, text: str, status_code: int = 422) -> HTMLResponse:

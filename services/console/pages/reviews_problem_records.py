@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Path, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from services.console.i18n import marked as _
 from services.console.upstream import UpstreamProblem
-from services.console.web import BUREAU_ROLES, Page, StaffPage
+from services.console.web import BUREAU_ROLES, Page, StaffPage, finished
 from shared.auth import Role
 
 router = APIRouter(include_in_schema=False)
@@ -91,16 +91,31 @@ async def _show(
     )
 
 
-def _decided(page: Page, record_id: str, done: str) -> Response:
-    target = f"/reviews/problem-records/{record_id}?done={done}"
-    if page.is_htmx:
-        return Response(status_code=200, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
-
-
 @router.get("/reviews/problem-records/{record_id}")
 async def problem_record(page: StaffPage, record_id: RecordId) -> HTMLResponse:
     return await _show(page, record_id)
+
+
+# Refusals shown on the case page: not this unit's decision, not the case's state, bad input.
+REFUSALS_SHOWN = (403, 409, 413, 422)
+
+
+async def _send(
+    page: Page, record_id: str, what: str, *, opinion: str, done: str, **request: Any
+) -> Response:
+    """One decision or answer sent to enrollment: the case page again with its refusal, or the
+    case page with what was done."""
+    try:
+        answer = await page.call(
+            "enrollment", "POST", f"/api/v1/problem-records/{record_id}/{what}", **request
+        )
+    except UpstreamProblem as problem:
+        if problem.status not in REFUSALS_SHOWN:
+            raise
+        return await _show(page, record_id, problem=problem, opinion=opinion)
+    # A school's change or delete is only submitted: enrollment answers 202 until it is reviewed.
+    done = "submitted" if answer.status_code == 202 else done
+    return finished(page, f"/reviews/problem-records/{record_id}?done={done}")
 
 
 @router.post("/reviews/problem-records/{record_id}/confirmation")
@@ -111,13 +126,8 @@ async def confirm_identity(
     opinion: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     body = {"accept": accept == "yes", "opinion": opinion.strip()}
-    try:
-        await page.post("enrollment", f"/api/v1/problem-records/{record_id}/identity-confirmation", json=body)
-    except UpstreamProblem as problem:
-        if problem.status not in (403, 409, 422):
-            raise
-        return await _show(page, record_id, problem=problem, opinion=opinion)
-    return _decided(page, record_id, "confirmed" if accept == "yes" else "returned")
+    done = "confirmed" if accept == "yes" else "returned"
+    return await _send(page, record_id, "identity-confirmation", opinion=opinion, done=done, json=body)
 
 
 @router.post("/reviews/problem-records/{record_id}/arbitration")
@@ -128,13 +138,7 @@ async def arbitrate(
     opinion: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     body = {"winner": winner, "opinion": opinion.strip()}
-    try:
-        await page.post("enrollment", f"/api/v1/problem-records/{record_id}/arbitration", json=body)
-    except UpstreamProblem as problem:
-        if problem.status not in (403, 409, 422):
-            raise
-        return await _show(page, record_id, problem=problem, opinion=opinion)
-    return _decided(page, record_id, "arbitrated")
+    return await _send(page, record_id, "arbitration", opinion=opinion, done="arbitrated", json=body)
 
 
 @router.post("/reviews/problem-records/{record_id}/actions")
@@ -155,12 +159,4 @@ async def act_for_the_school(
         files = {
             "evidence": (evidence.filename, content, evidence.content_type or "application/octet-stream")
         }
-    try:
-        answer = await page.call(
-            "enrollment", "POST", f"/api/v1/problem-records/{record_id}/actions", data=data, files=files
-        )
-    except UpstreamProblem as problem:
-        if problem.status not in (403, 409, 413, 422):
-            raise
-        return await _show(page, record_id, problem=problem, opinion=note)
-    return _decided(page, record_id, "submitted" if answer.status_code == 202 else "evidenced")
+    return await _send(page, record_id, "actions", opinion=note, done="evidenced", data=data, files=files)
