@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, FilePayload, Page, expect
@@ -100,6 +101,9 @@ def test_the_county_returns_a_failed_identity_check_then_confirms_it_and_the_num
     _open_case(page, console, student)
     expect(page.locator("dl.record")).to_contain_text("待区县确认")
     expect(page.locator("table")).to_contain_text("户口本复印件")
+    with page.expect_download() as downloading:
+        page.get_by_role("link", name="证明材料").first.click()
+    assert Path(downloading.value.path()).read_bytes() == PNG  # the school's file, as uploaded
     in_both_languages(page, lambda: assert_accessible(page))
 
     page.get_by_label("处理意见").fill("复印件不清晰，请重新提供")

@@ -23,6 +23,9 @@ from shared.auth import Role
 
 router = APIRouter(include_in_schema=False)
 RecordId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,40}$")]
+EvidenceId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,40}$")]
+# Enrollment keeps evidence as JPG or PNG only; anything else is offered as a plain download.
+EVIDENCE_SUFFIX = {"image/jpeg": "jpg", "image/png": "png"}
 MAX_EVIDENCE_BYTES = 2 * 1024 * 1024  # enrollment's limit for an evidence file (JPG or PNG)
 
 KIND_LABELS = {"duplicate_id": _("身份证件号重复"), "identity_check_failed": _("身份核验未通过")}
@@ -94,6 +97,24 @@ async def _show(
 @router.get("/reviews/problem-records/{record_id}")
 async def problem_record(page: StaffPage, record_id: RecordId) -> HTMLResponse:
     return await _show(page, record_id)
+
+
+@router.get("/reviews/problem-records/{record_id}/evidence/{evidence_id}")
+async def evidence_file(page: StaffPage, record_id: RecordId, evidence_id: EvidenceId) -> Response:
+    """A step's evidence file, as enrollment gives it to this user (and logs the read)."""
+    answer = await page.call(
+        "enrollment", "GET", f"/api/v1/problem-records/{record_id}/evidence/{evidence_id}"
+    )
+    kind = answer.headers.get("content-type", "application/octet-stream")
+    suffix = EVIDENCE_SUFFIX.get(kind, "bin")
+    return Response(
+        answer.content,
+        media_type=kind if kind in EVIDENCE_SUFFIX else "application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="evidence-{evidence_id}.{suffix}"',
+            "Cache-Control": "no-store",  # a child's documents stay off shared caches
+        },
+    )
 
 
 # Refusals shown on the case page: not this unit's decision, not the case's state, bad input.

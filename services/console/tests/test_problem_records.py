@@ -28,7 +28,13 @@ def _case(state: str, **more: Any) -> dict[str, Any]:
         "due_on": "2026-12-10",
         "overdue": False,
         "steps": [
-            {"at": "2026-11-27T08:00:00+00:00", "province": "41", "move": "evidence", "note": "户口本复印件"}
+            {
+                "at": "2026-11-27T08:00:00+00:00",
+                "province": "41",
+                "move": "evidence",
+                "note": "户口本复印件",
+                "evidence_id": "ev-9",
+            }
         ],
         **more,
     }
@@ -80,6 +86,7 @@ def test_a_confirmation_offers_confirm_and_return_and_the_steps_read_in_the_read
         "Waiting for the county&#39;s confirmation" in html or "Waiting for the county's confirmation" in html
     )
     assert "Evidence" in html and "户口本复印件" in html
+    assert 'href="/reviews/problem-records/pr-1/evidence/ev-9"' in html  # the step's file
 
 
 def test_an_arbitration_asks_whose_data_stands_and_nothing_is_offered_without_a_decision() -> None:
