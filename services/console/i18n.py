@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,8 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
+
+from shared.provinces import PROVINCES, province_label
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -93,6 +96,8 @@ class Languages:
             # jinja2.ext.i18n adds this method at run time
             environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
             environment.globals["lang"] = language
+            environment.globals["provinces"] = [(code, province_label(code, language)) for code in PROVINCES]
+            environment.filters["province"] = partial(province_label, language=language)
             if configure is not None:
                 configure(environment)
             self.environments[language] = environment

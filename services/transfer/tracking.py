@@ -18,50 +18,12 @@ from services.transfer.domain.transfer_process import STATE_LABELS, CaseState
 from shared.china_time import CHINA
 from shared.events.transfer import TransferKind
 from shared.idnumber import mask_student_number
+from shared.provinces import province_name
 
 CHINA_ZONE_NAME = CHINA.key  # for PostgreSQL's timezone()
 MAX_MONTHS = 120  # a monthly report spans at most ten years
 
-# GB/T 2260 province codes as the seed's screen shows them (转入省份, 转出省份).
-PROVINCE_NAMES = {
-    "11": "北京",
-    "12": "天津",
-    "13": "河北",
-    "14": "山西",
-    "15": "内蒙古",
-    "21": "辽宁",
-    "22": "吉林",
-    "23": "黑龙江",
-    "31": "上海",
-    "32": "江苏",
-    "33": "浙江",
-    "34": "安徽",
-    "35": "福建",
-    "36": "江西",
-    "37": "山东",
-    "41": "河南",
-    "42": "湖北",
-    "43": "湖南",
-    "44": "广东",
-    "45": "广西",
-    "46": "海南",
-    "50": "重庆",
-    "51": "四川",
-    "52": "贵州",
-    "53": "云南",
-    "54": "西藏",
-    "61": "陕西",
-    "62": "甘肃",
-    "63": "青海",
-    "64": "宁夏",
-    "65": "新疆",
-    "66": "新疆生产建设兵团",
-}
 _SEX_ZH = {"M": "男", "F": "女"}
-
-
-def province_name(code: str) -> str:
-    return PROVINCE_NAMES.get(code, code)
 
 
 def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:

@@ -125,7 +125,7 @@ def test_a_cross_province_transfer_is_applied_for_approved_by_four_and_followed(
     page.goto(f"{console}/transfers/new")
     expect(page.get_by_role("heading", name="转学申请")).to_be_visible()
     in_both_languages(page, lambda: assert_accessible(page))
-    page.get_by_label("转出省代码（如 37）").fill(ORIGIN)
+    page.get_by_label("转出省份").select_option(ORIGIN)
     page.get_by_label("学生姓名").fill(student.name)
     page.get_by_label("全国学籍号").fill(student.number)
     page.get_by_role("button", name="查询").click()

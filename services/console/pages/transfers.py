@@ -38,6 +38,7 @@ def label_context() -> dict[str, Any]:
     return {
         "kind_labels": labels.KIND_LABELS,
         "state_labels": labels.STATE_LABELS,
+        "province_filter_labels": labels.PROVINCE_FILTER_LABELS,
         "level_labels": labels.LEVEL_LABELS,
         "action_labels": labels.ACTION_LABELS,
         "role_labels": labels.ROLE_LABELS,

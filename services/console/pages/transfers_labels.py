@@ -74,6 +74,11 @@ APPLICANT_SIDE: Mapping[str, str] = {
     "cross_province": "dest",
     "after_graduation": "dest",
 }
+# The query's province filters, chosen from every province by name (shared.provinces).
+PROVINCE_FILTER_LABELS: Mapping[str, str] = {
+    "origin_province": _("转出省份"),
+    "dest_province": _("转入省份"),
+}
 CROSS_PROVINCE_KINDS = frozenset({"cross_province", "after_graduation"})
 
 PAGE_SIZE = 20

@@ -87,11 +87,19 @@ def test_a_confirmation_offers_confirm_and_return_and_the_steps_read_in_the_read
     )
     assert "Evidence" in html and "户口本复印件" in html
     assert 'href="/reviews/problem-records/pr-1/evidence/ev-9"' in html  # the step's file
+    assert "<td>Henan (41)</td>" in html  # the province of the step by name, in the reader's language
 
 
 def test_an_arbitration_asks_whose_data_stands_and_nothing_is_offered_without_a_decision() -> None:
-    case = _case("awaiting_arbitration", kind="duplicate_id", arbiter_level="county", arbiter_org="410102")
+    case = _case(
+        "awaiting_arbitration",
+        kind="duplicate_id",
+        arbiter_level="county",
+        arbiter_org="410102",
+        counterpart_province="37",
+    )
     html = _page("zh", case, "arbitration")
+    assert "<dd>山东（37）</dd>" in html
     assert 'action="/reviews/problem-records/pr-1/arbitration"' in html
     assert 'name="winner" value="this"' in html and 'name="winner" value="counterpart"' in html
     assert "本记录的学生（张三）" in html
