@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
 
+from services.console.i18n import Language, Languages
+from services.console.menu import current_href, menu_for
 from services.console.pages.transfers_apply import application_body
 from services.console.pages.transfers_labels import (
     KIND_LABELS,
@@ -19,6 +22,8 @@ from services.console.pages.transfers_labels import (
     still_moving,
     waits_for_checks,
 )
+from services.console.session import Viewer
+from shared.auth import Principal, Role
 
 CROSS: dict[str, Any] = {
     "kind": "cross_province",
@@ -122,3 +127,32 @@ def test_the_application_body_across_and_inside_the_province() -> None:
     assert "origin_province" not in body
     # A grade that is not a number goes to the service as typed: its 422 names the field.
     assert application_body({**form, "grade": "二〇二四"}, [])["grade"] == "二〇二四"
+
+
+def _application_page(language: Language, form: dict[str, str]) -> str:
+    request = Request(
+        {"type": "http", "method": "GET", "path": "/transfers/new", "query_string": b"", "headers": []}
+    )
+    principal = Principal(
+        account_id="a1", username="r", role=Role.SCHOOL_REGISTRAR, org="4141010001", province="41"
+    )
+    environment = Languages(
+        configure=lambda env: env.globals.update(menu_for=menu_for, current_href=current_href)
+    ).environments[language]
+    return environment.get_template("transfers/new.html").render(
+        request=request,
+        viewer=Viewer(principal, "token"),
+        kind="cross_province",
+        kind_labels=KIND_LABELS,
+        form=form,
+        scope="",
+        is_htmx=False,
+    )
+
+
+def test_the_origin_province_is_chosen_by_name_and_never_the_readers_own() -> None:
+    empty = _application_page("zh", {})
+    assert '<option value="37">山东（37）</option>' in empty
+    assert 'value="41"' not in empty  # a cross-province transfer comes from another province
+    again = _application_page("en", {"origin_province": "37"})
+    assert '<option value="37" selected>Shandong (37)</option>' in again
