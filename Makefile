@@ -17,8 +17,8 @@ down:  ## stop the processes `make demo` started
 status:
 	@$(PY) -m deploy.local.stack status
 
-test: setup lint  ## the full suite on the real servers
-	@$(PY) -m pytest -q
+test: setup lint  ## the full suite on the real servers; the 20 slowest tests listed (the suite must stay under 30 min)
+	@$(PY) -m pytest -q --durations=20
 
 test-fast: setup  ## unit tests only
 	@$(PY) -m pytest -q -m "not integration and not e2e"

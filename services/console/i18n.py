@@ -96,6 +96,8 @@ class Languages:
             # jinja2.ext.i18n adds this method at run time
             environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
             environment.globals["lang"] = language
+            # "标签：值" in Chinese, "Label: value" in English.
+            environment.globals["colon"] = "：" if language == "zh" else ": "
             environment.globals["provinces"] = [(code, province_label(code, language)) for code in PROVINCES]
             environment.filters["province"] = partial(province_label, language=language)
             if configure is not None:

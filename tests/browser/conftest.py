@@ -294,6 +294,18 @@ def in_both_languages(page: Page, check: Callable[[], None]) -> None:
         page.wait_for_load_state()
 
 
+def accessible_in_both_languages(page: Page, picture: str | None = None) -> None:
+    """axe finds no serious or critical violation on the page in either language; with a
+    ``picture`` name and ``XUEJI_SCREENSHOTS=1`` each language's screenshot is saved too."""
+
+    def check() -> None:
+        assert_accessible(page)
+        if picture is not None:
+            screenshot(page, picture)
+
+    in_both_languages(page, check)
+
+
 def fake_camera_file(photo: Path, into: Path) -> Path:
     """The photo as the y4m video Chromium's fake camera plays (WEB.md "Faking the phone")."""
     target = into / f"{photo.parent.name}-{photo.stem}.y4m"

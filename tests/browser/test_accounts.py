@@ -10,7 +10,7 @@ from typing import Any
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Stack, assert_accessible, in_both_languages, screenshot, sign_in
+from tests.browser.conftest import Stack, accessible_in_both_languages, sign_in
 
 SCHOOL = "4141010001"
 PAGE_SIZE = 50  # rows per page of the accounts list
@@ -89,8 +89,4 @@ def test_the_demo_class_shows_its_activation_and_the_export_is_the_filtered_list
         expect(listed_now).to_contain_text("没有符合条件的学生账号")
     page.goto(f"{console}/accounts?class_id={class_id}")
 
-    def accessible_and_pictured() -> None:
-        assert_accessible(page)
-        screenshot(page, "accounts")
-
-    in_both_languages(page, accessible_and_pictured)
+    accessible_in_both_languages(page, "accounts")

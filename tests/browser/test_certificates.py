@@ -10,24 +10,15 @@ of school 4141010001: ``report["graduation"]`` names its list and certificates.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Dialog, Page, expect
 
 from deploy.local.graduation_step import GRADUATING_YEAR
-from tests.browser.conftest import Stack, assert_accessible, in_both_languages, screenshot, sign_in
+from tests.browser.conftest import Stack, accessible_in_both_languages, sign_in
 
 SCHOOL = "4141010001"
 PRINT_SECONDS = 180_000  # ms: printing renders each certificate with Typst
-
-
-def _check_and_picture(page: Page, name: str) -> Callable[[], None]:
-    def check() -> None:
-        assert_accessible(page)
-        screenshot(page, name)
-
-    return check
 
 
 def _api(stack: Stack, role: str, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -65,7 +56,7 @@ def test_the_pre_graduate_list_shows_each_students_blocking_reasons(stack: Stack
     expect(row.get_by_role("checkbox")).to_have_count(0)
     page.reload()
     expect(page.get_by_label("毕业年份")).to_have_value(str(year))
-    in_both_languages(page, _check_and_picture(page, "certificates-pregraduates"))
+    accessible_in_both_languages(page, "certificates-pregraduates")
     page.get_by_role("link", name="English").first.click()
     row = page.get_by_role("row").filter(has_text=student["name"]).first
     expect(row).to_contain_text(student["blocks"][0]["reason"])
@@ -95,7 +86,7 @@ def test_a_batch_of_certificates_is_printed_and_its_printer_file_downloaded(stac
     issued = _valid_certificates(stack)
     sign_in(page, console, stack.account("41", "school_registrar", SCHOOL))
     page.goto(f"{console}/certificates/batches")
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
     before = _batch_count(stack)
     expect(page.get_by_label("打印范围（学校标识码或行政区划代码）")).to_have_value(SCHOOL)
     page.get_by_label("毕业年份", exact=True).first.fill(str(GRADUATING_YEAR))
@@ -120,7 +111,7 @@ def test_a_batch_of_certificates_is_printed_and_its_printer_file_downloaded(stac
         page.get_by_role("link", name=f"下载 {name}").first.click()
     assert student_info.value.suggested_filename == f"{issued[0]['number']}.pdf"
     assert student_info.value.path().read_bytes().startswith(b"%PDF")
-    in_both_languages(page, _check_and_picture(page, "certificates-batch"))
+    accessible_in_both_languages(page, "certificates-batch")
 
 
 def test_a_certificate_is_verified_on_the_public_page_without_signing_in(stack: Stack, page: Page) -> None:
@@ -135,7 +126,7 @@ def test_a_certificate_is_verified_on_the_public_page_without_signing_in(stack: 
     expect(answer).to_contain_text("该证书真实有效。")
     expect(answer).to_contain_text(certificate["name"])
     expect(answer).to_contain_text("**********")  # the ID number, masked by the service
-    in_both_languages(page, _check_and_picture(page, "verify"))
+    accessible_in_both_languages(page, "verify")
     page.get_by_label("证书编号").fill(certificate["number"])
     page.get_by_label("持证人姓名").fill("不是本人")
     page.get_by_role("button", name="查验", exact=True).click()
@@ -150,17 +141,17 @@ def test_graduation_lists_and_a_cancelled_rollback_change_nothing(stack: Stack, 
     certificate = next(c for c in graduation["certificates"] if c["id"] in valid)
     sign_in(page, console, stack.account("41", "county"))
     page.goto(f"{console}/certificates/lists?school={SCHOOL}&year={GRADUATING_YEAR}")
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
     page.locator(f"a[href='/certificates/lists/{graduation['list_id']}']").click()
     expect(page.get_by_role("row").filter(has_text=certificate["name"])).to_contain_text("已发证")
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
     with page.expect_download() as graduates:
         page.get_by_role("link", name="下载毕业生名册（PDF，盖章存档）").click()
     assert graduates.value.path().read_bytes().startswith(b"%PDF")
     page.get_by_role("link", name=f"回退 {certificate['name']} 的毕业").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(certificate["name"])
     expect(page.locator("dl.record")).to_contain_text(certificate["number"][:4])
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
     page.get_by_label("回退原因").fill("测试：取消不应回退")
     # Checked before clicking: without its confirmation the click would void the certificate.
     form = page.locator("form[hx-post*='/rollback/']")
@@ -180,4 +171,4 @@ def test_graduation_lists_and_a_cancelled_rollback_change_nothing(stack: Stack, 
     found = _api(stack, "county", f"/api/v1/certificates/{certificate['id']}")
     assert found["status"] == "valid"
     page.goto(f"{console}/certificates/requests")
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)

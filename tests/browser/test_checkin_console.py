@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,21 +16,11 @@ from openpyxl import load_workbook
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from deploy.local.checkin_step import DEMO_PASSWORD
-from tests.browser.conftest import Stack, assert_accessible, in_both_languages, screenshot, sign_in
+from tests.browser.conftest import Stack, accessible_in_both_languages, assert_accessible, sign_in
 
 
 def _round_id(stack: Stack) -> str:
     return str(stack.report["check_in"]["round_id"])
-
-
-def _checked(page: Page, name: str) -> Callable[[], None]:
-    """axe and, with XUEJI_SCREENSHOTS=1, the screenshot: what every page gets in each language."""
-
-    def check() -> None:
-        assert_accessible(page)
-        screenshot(page, name)
-
-    return check
 
 
 def _all_numbers(page: Page) -> list[str]:
@@ -61,7 +50,7 @@ def test_a_number_of_the_statistics_opens_its_list(stack: Stack, page: Page) -> 
     page.goto(f"{console}/checkin/statistics?round={round_id}&by=school")
     expect(page.get_by_role("heading", name="学籍注册统计")).to_be_visible()
     expect(page.locator("#checkin-chart svg")).to_be_visible()  # ECharts drew the chart
-    in_both_languages(page, _checked(page, "checkin-statistics"))
+    accessible_in_both_languages(page, "checkin-statistics")
 
     # The workbook holds the table's numbers: its total row's checked-in count.
     total_row = page.locator("table.statistics tr.total")
@@ -101,7 +90,7 @@ def test_a_number_of_the_statistics_opens_its_list(stack: Stack, page: Page) -> 
     page.reload()
     expect(page.get_by_label("学校代码")).to_have_value(school_code)
     assert _total_shown(page) == count
-    in_both_languages(page, _checked(page, "checkin-list"))
+    accessible_in_both_languages(page, "checkin-list")
 
     # A result column of the total row: the completed list with that result, the same count.
     page.goto(f"{console}/checkin/statistics?round={round_id}&by=grade")
@@ -148,7 +137,7 @@ def test_a_county_number_and_the_completed_number_open_their_lists(stack: Stack,
     page.reload()  # the filters live in the URL
     expect(page.get_by_label("县（区）")).to_have_value(county)
     assert _total_shown(page) == count
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
 
     # The total row's 已完成 of the statistics page: every county's completed students.
     page.goto(f"{console}/checkin/statistics?round={round_id}&by=county")
@@ -240,7 +229,7 @@ def test_a_bureau_publishes_a_round_and_sees_a_wrong_field(stack: Stack, page: P
     expect(page.get_by_role("status")).to_contain_text("核验轮次已发布")
     row = page.locator("tr", has_text=name)
     expect(row).to_contain_text("未开始")
-    in_both_languages(page, _checked(page, "checkin-rounds"))
+    accessible_in_both_languages(page, "checkin-rounds")
 
 
 def test_a_registrar_rejects_a_leave_with_an_opinion(stack: Stack, page: Page) -> None:
@@ -265,7 +254,7 @@ def test_a_registrar_rejects_a_leave_with_an_opinion(stack: Stack, page: Page) -
     page.goto(f"{console}/checkin/leaves?state=rejected")
     expect(page.locator("tr", has_text=reason)).to_contain_text("请补充证明材料")
     expect(page.get_by_label("状态")).to_have_value("rejected")
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
 
     decided = stack.api("GET", "41", "checkin", f"/api/v1/leaves/{leave_id}", role="school_registrar").json()
     assert (decided["state"], decided["opinion"]) == ("rejected", "请补充证明材料")
@@ -308,7 +297,7 @@ def test_the_eligible_number_opens_its_list_and_its_export(stack: Stack, page: P
     assert _total_shown(page) == count
     # Its export asks for exactly this list: the button names the same count.
     expect(page.get_by_role("button", name=re.compile(rf"（{count} 人，"))).to_be_visible()
-    in_both_languages(page, _checked(page, "checkin-eligible"))
+    accessible_in_both_languages(page, "checkin-eligible")
 
     # The total row's 应核验: every student of the county's jurisdiction the round calls.
     page.goto(f"{console}/checkin/statistics?round={round_id}&by=county")

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Geolocation, Page, View
 
 from deploy.local.checkin_step import campus_boundary
 from services.checkin.domain.gcj02 import to_wgs84
-from tests.browser.conftest import FACES, Stack, assert_accessible, in_both_languages, screenshot
+from tests.browser.conftest import FACES, Stack, accessible_in_both_languages, assert_accessible
 
 PROVINCE = "41"
 SCHOOL = "4141010001"
@@ -139,7 +139,7 @@ def activate(page: Page, stack: Stack, student: dict[str, str], *, check_pages: 
     page.goto(f"{stack.console(PROVINCE)}/m/signin")
     page.get_by_role("link", name="首次使用？激活账号").click()
     if check_pages:
-        in_both_languages(page, lambda: assert_accessible(page))
+        accessible_in_both_languages(page)
     page.get_by_label("姓名").fill(student["name"])
     page.get_by_label("身份证号").fill(student["id_number"])
     page.get_by_label("手机号").fill(student["phone"])
@@ -150,11 +150,6 @@ def activate(page: Page, stack: Stack, student: dict[str, str], *, check_pages: 
     page.get_by_role("button", name="激活").click()
     expect(page).to_have_url(re.compile(r"/m/consent$"))
     assert page.evaluate("typeof indexedDB !== 'undefined'")
-
-
-def checked_and_pictured(page: Page, name: str) -> None:
-    assert_accessible(page)
-    screenshot(page, name)
 
 
 def check_in(page: Page) -> None:
@@ -178,20 +173,20 @@ def test_a_student_activates_captures_a_face_and_checks_in(
     page = context.new_page()
     activate(page, stack, student, check_pages=True)
 
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
     page.get_by_role("button", name="同意人脸信息处理").click()
     expect(page).to_have_url(re.compile(r"/m/face$"))
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
     page.get_by_role("button", name="拍照并上传").click()
     expect(page.get_by_role("link", name="去签到")).to_be_visible(timeout=20_000)
 
     page.goto(f"{console}/m/")
     expect(page.get_by_role("link", name="在籍核验签到")).to_be_visible()
-    in_both_languages(page, lambda: checked_and_pictured(page, "mobile-home"))
+    accessible_in_both_languages(page, "mobile-home")
 
     # Outside the campus: 不在校区, with the reason, and a retry offered.
     page.goto(f"{console}/m/checkin?round={round_id}")
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
     check_in(page)
     expect(result_of(page)).to_have_text("不在校区", timeout=30_000)
     expect(page.locator("#result")).to_contain_text("定位不在学校登记的校区范围内")
@@ -209,12 +204,12 @@ def test_a_student_activates_captures_a_face_and_checks_in(
     page.goto(f"{console}/m/checkin?round={round_id}")
     expect(page.locator(".result")).to_have_text("正常")
     expect(page.get_by_role("button", name="签到", exact=True)).to_have_count(0)
-    in_both_languages(page, lambda: checked_and_pictured(page, "mobile-checkin"))
+    accessible_in_both_languages(page, "mobile-checkin")
 
     for path in ("/m/leave", "/m/appeals", "/m/record", "/m/certificates", "/m/consent"):
         page.goto(f"{console}{path}")
         expect(page.get_by_role("heading", level=1)).to_be_visible()
-        in_both_languages(page, lambda: assert_accessible(page))
+        accessible_in_both_languages(page)
     # A leave request from the phone lands in the student's own list, awaiting the counselor.
     page.goto(f"{console}/m/leave")
     first_day = date.today() + timedelta(days=7)

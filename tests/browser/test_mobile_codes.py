@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from deploy.local.class_workbook import graduating_rows
 from deploy.local.graduation_step import GRADUATING_YEAR, INTAKE_YEAR
-from tests.browser.conftest import Stack, assert_accessible, in_both_languages, screenshot, sign_in
+from tests.browser.conftest import Stack, accessible_in_both_languages, sign_in
 from tests.browser.test_mobile import PHONE_SCREEN, phone_code
 
 PROVINCE = "41"
@@ -109,11 +109,6 @@ def graduate(stack: Stack, *, from_the_end: bool = False) -> dict[str, str]:
     )
 
 
-def checked(page: Page) -> None:
-    assert_accessible(page)
-    screenshot(page, "mobile-certificates")
-
-
 def test_a_graduate_makes_a_code_an_employer_verifies_it_then_it_is_revoked(
     stack: Stack, page: Page, browser: Browser
 ) -> None:
@@ -143,7 +138,7 @@ def test_a_graduate_makes_a_code_an_employer_verifies_it_then_it_is_revoked(
     section = page.locator("section.certificate").filter(has_text=who["number"])
     card = section.locator("li").filter(has_text=code)
     expect(card).to_contain_text("可用")
-    in_both_languages(page, lambda: checked(page))
+    accessible_in_both_languages(page, "mobile-certificates")
 
     # The link opens the public page with the code filled in and answered.
     link = page.get_by_role("link", name=f"在查验页面查看 {code}")

@@ -13,7 +13,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
-from tests.browser.conftest import Registered, Stack, assert_accessible, in_both_languages, sign_in
+from tests.browser.conftest import Registered, Stack, accessible_in_both_languages, sign_in
 
 PROVINCE = "41"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -104,7 +104,7 @@ def test_the_county_returns_a_failed_identity_check_then_confirms_it_and_the_num
     with page.expect_download() as downloading:
         page.get_by_role("link", name="证明材料").first.click()
     assert Path(downloading.value.path()).read_bytes() == PNG  # the school's file, as uploaded
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page, "reviews-problem-record")
 
     page.get_by_label("处理意见").fill("复印件不清晰，请重新提供")
     page.get_by_role("button", name="退回学校").click()

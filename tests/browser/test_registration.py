@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,13 @@ from playwright.sync_api import Page, expect
 
 from services.enrollment.imports.template import DATA_SHEET, filled_workbook
 from shared.idnumber import make_resident_id
-from tests.browser.conftest import Stack, assert_accessible, in_both_languages, screenshot, sign_in
+from tests.browser.conftest import (
+    Stack,
+    accessible_in_both_languages,
+    assert_accessible,
+    in_both_languages,
+    sign_in,
+)
 
 COUNTY = "410102"  # the demo's county (郑州市中原区), where the registrar's school is
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -73,16 +78,6 @@ def row(name: str, number: str) -> dict[str, Any]:
     return {"姓名": name, "身份证号": number, "学制": 3, "学习形式": "全日制"}
 
 
-def checked(page: Page, name: str) -> Callable[[], None]:
-    """axe on the page as it is, and its screenshot (with XUEJI_SCREENSHOTS=1)."""
-
-    def check() -> None:
-        assert_accessible(page)
-        screenshot(page, name)
-
-    return check
-
-
 @pytest.fixture
 def registrar(stack: Stack) -> Registrar:
     return Registrar(stack)
@@ -126,7 +121,7 @@ def test_a_registrar_fixes_the_failed_rows_and_imports_them(
     rows = [row("周三好", fresh_id()), row("吴四海", fresh_id())]
     rows += [row(name, mistyped(number)) for name, number in right.items()]
     open_registration(page, stack)
-    in_both_languages(page, checked(page, "registration-import"))
+    accessible_in_both_languages(page, "registration-import")
 
     upload(page, klass["id"], "班级名单.xlsx", filled_workbook("resident_id", rows))
     page.get_by_role("button", name="导入", exact=True).click()
@@ -142,7 +137,7 @@ def test_a_registrar_fixes_the_failed_rows_and_imports_them(
     expect(page).to_have_url(
         f"{stack.console('41')}/registration/imports/{registrar.imports_of(klass['id'])[0]['id']}"
     )
-    in_both_languages(page, checked(page, "registration-problems"))
+    accessible_in_both_languages(page, "registration-problems")
     expect(problems.first).to_contain_text("身份证号码校验位不正确")
 
     with page.expect_download() as downloaded:

@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.browser.conftest import Stack, assert_accessible, in_both_languages, screenshot, sign_in
+from tests.browser.conftest import Stack, accessible_in_both_languages, assert_accessible, sign_in
 
 SCHOOL = "4141010001"  # the demo's school: its majors are qualified for the 2025 intake
 # A guardian's resident ID with a valid check digit (GB 11643); nobody real.
@@ -76,11 +76,7 @@ def test_a_leader_rejects_cancels_and_batch_approves_with_a_per_item_answer(stac
     for item in queue_items:
         expect(page.locator(f"#review-{item['id']}")).to_contain_text(item["title"])
 
-    def accessible_and_pictured() -> None:
-        assert_accessible(page)
-        screenshot(page, "reviews-queue")
-
-    in_both_languages(page, accessible_and_pictured)
+    accessible_in_both_languages(page, "reviews-queue")
 
     def check(item: dict[str, Any]) -> None:
         page.get_by_role("checkbox", name=f"选择：{item['title']}").check()
@@ -147,7 +143,7 @@ def test_a_review_item_shows_its_steps_and_every_queue_tab_answers(stack: Stack,
     page.goto(f"{console}/reviews/{item['id']}")
     expect(page.get_by_role("heading", name=item["title"])).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("41-registrar-4141010001")
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
     page.get_by_label("审核意见").fill("材料齐全")
     page.get_by_role("button", name="同意").click()
     expect(page.get_by_role("status")).to_contain_text("已通过，转上级审核")

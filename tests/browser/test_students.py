@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Stack, assert_accessible, in_both_languages, screenshot, sign_in
+from tests.browser.conftest import Stack, accessible_in_both_languages, assert_accessible, sign_in
 
 SCHOOL = "4141010001"
 OTHER_SCHOOL = "4141020001"
@@ -33,11 +33,6 @@ def made(stack: Stack) -> Made:
     tag = "".join(random.choice(TAG_CHARACTERS) for _ in range(4))
     names = [f"{tag}{suffix}" for suffix in "甲乙丙"]
     return Made(tag, names, [stack.register_student(name, school=SCHOOL).id for name in names])
-
-
-def checked(page: Page, name: str) -> None:
-    assert_accessible(page)
-    screenshot(page, name)
 
 
 def test_filters_live_in_the_url_and_survive_back_and_reload(stack: Stack, page: Page, made: Made) -> None:
@@ -68,9 +63,9 @@ def test_filters_live_in_the_url_and_survive_back_and_reload(stack: Stack, page:
         shown = page.locator("table.students tbody tr td:nth-child(3)").all_inner_texts()
         assert sorted(shown) == sorted(made.names)
 
-    in_both_languages(page, lambda: checked(page, "students-list"))
+    accessible_in_both_languages(page, "students-list")
     page.get_by_role("link", name=f"查看 {made.names[0]}").click()
-    in_both_languages(page, lambda: checked(page, "students-record"))
+    accessible_in_both_languages(page, "students-record")
     page.goto(filtered_url)
 
     page.get_by_role("link", name="重置").click()

@@ -23,9 +23,8 @@ from deploy.local.transfer_steps import handwritten_request_pdf
 from tests.browser.conftest import (
     Registered,
     Stack,
+    accessible_in_both_languages,
     assert_accessible,
-    in_both_languages,
-    screenshot,
     sign_in,
 )
 
@@ -101,14 +100,6 @@ def reload_until(page: Page, shown: Callable[[], Locator], text: str | None = No
             page.reload()
 
 
-def accessible_and_shot(page: Page, name: str) -> Callable[[], None]:
-    def check() -> None:
-        assert_accessible(page)
-        screenshot(page, name)
-
-    return check
-
-
 def sign_in_fresh(page: Page, console: str, account: dict[str, str]) -> None:
     page.context.clear_cookies()
     sign_in(page, console, account)
@@ -124,7 +115,7 @@ def test_a_cross_province_transfer_is_applied_for_approved_by_four_and_followed(
     # 跨省转学申请: the look-up in the origin province first, then the application.
     page.goto(f"{console}/transfers/new")
     expect(page.get_by_role("heading", name="转学申请")).to_be_visible()
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
     page.get_by_label("转出省份").select_option(ORIGIN)
     page.get_by_label("学生姓名").fill(student.name)
     page.get_by_label("全国学籍号").fill(student.number)
@@ -149,7 +140,7 @@ def test_a_cross_province_transfer_is_applied_for_approved_by_four_and_followed(
         page.goto(f"{reviewer_console}/transfers/{transfer_id}")
         reload_until(page, lambda: page.get_by_role("button", name="同意", exact=True))
         if number == 1:
-            in_both_languages(page, lambda: assert_accessible(page))
+            accessible_in_both_languages(page)
         page.get_by_label("审核意见").fill(f"第{number}级同意")
         page.get_by_role("button", name="同意", exact=True).click()
         expect(page.get_by_role("status").filter(has_text="已同意")).to_be_visible()
@@ -164,7 +155,7 @@ def test_a_cross_province_transfer_is_applied_for_approved_by_four_and_followed(
     for number in range(1, 5):
         expect(timeline).to_contain_text(f"第{number}级同意")
     expect(timeline).to_contain_text(ORIGIN)
-    in_both_languages(page, accessible_and_shot(page, "transfers-timeline"))
+    accessible_in_both_languages(page, "transfers-timeline")
 
     # 跨省转学查询 with its filters in the URL, kept on reload.
     page.goto(f"{console}/transfers")
@@ -177,7 +168,7 @@ def test_a_cross_province_transfer_is_applied_for_approved_by_four_and_followed(
     rows = page.locator("table tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("调档完毕")
-    in_both_languages(page, accessible_and_shot(page, "transfers-query"))
+    accessible_in_both_languages(page, "transfers-query")
 
     # The export is exactly this filtered list, under dual post: a second user of the school
     # approves, the requester downloads.
@@ -223,7 +214,7 @@ def test_a_reject_with_an_opinion_shows_on_the_timeline(stack: Stack, page: Page
     sign_in_fresh(page, stack.console(DESTINATION), stack.account(DESTINATION, "school_registrar"))
     page.goto(f"{stack.console(DESTINATION)}/transfers/{transfer_id}")
     expect(page.locator("#timeline")).to_contain_text("转入班级已满，材料不全")
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
 
 
 def test_cancel_asks_first_naming_the_student(stack: Stack, page: Page) -> None:
@@ -263,7 +254,7 @@ def test_an_in_province_transfer_is_applied_for_with_the_handwritten_request(
     page.goto(f"{console}/transfers/new")
     page.get_by_role("link", name="省内转学").click()
     expect(page.get_by_label("转入学校代码")).to_be_visible()
-    in_both_languages(page, lambda: assert_accessible(page))
+    accessible_in_both_languages(page)
     page.get_by_label("学生姓名").fill(student.name)
     page.get_by_label("全国学籍号").fill(student.number)
     page.get_by_label("转入学校代码").fill(other_school)

@@ -88,6 +88,7 @@ def test_a_confirmation_offers_confirm_and_return_and_the_steps_read_in_the_read
     assert "Evidence" in html and "户口本复印件" in html
     assert 'href="/reviews/problem-records/pr-1/evidence/ev-9"' in html  # the step's file
     assert "<td>Henan (41)</td>" in html  # the province of the step by name, in the reader's language
+    assert "<h1>Problem records: 张三</h1>" in html and "Kind of problem" in html  # no Chinese colon
 
 
 def test_an_arbitration_asks_whose_data_stands_and_nothing_is_offered_without_a_decision() -> None:
