@@ -8,11 +8,15 @@ import pytest
 from playwright.sync_api import Page
 
 from deploy.local.class_workbook import demo_rows
-from services.console.menu import MENU
+from services.console.menu import MENU, STAFF
 from shared.auth import Role
 from tests.browser.conftest import Stack, assert_accessible, sign_in
 
-MENU_PATHS = sorted({(item.href, frozenset(item.roles)) for section in MENU for item in section.items})
+# The menu's pages, and pages reached by a page's own tabs rather than by the menu.
+TAB_PAGES = {("/checkin/appeals/prompts", STAFF)}
+MENU_PATHS = sorted(
+    {(item.href, frozenset(item.roles)) for section in MENU for item in section.items} | TAB_PAGES
+)
 OWN_SCHOOL = "4141010001"  # where the demo imported its class
 OTHER_SCHOOL = "4141020001"
 

@@ -11,7 +11,7 @@ previous state. The prompts themselves are listed here too, since they are what 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
@@ -22,6 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import cast
 from sqlalchemy.types import Text
 
+from services.checkin.api.appeal_views import (
+    AppealOut,
+    AppealPage,
+    PromptPage,
+    described_appeal,
+    newest_first,
+)
 from services.checkin.api.common import PROBLEM
 from services.checkin.closing import lock_term_misses
 from services.checkin.domain.appeal_decision import (
@@ -34,6 +41,7 @@ from services.checkin.domain.appeal_decision import (
     may_decide,
 )
 from services.checkin.models import Appeal, CounselorView, Miss, MissPrompt, StudentView
+from services.checkin.round_lists import StudentFilters
 from shared.auth import SCHOOL_ROLES, CurrentPrincipal, Principal, Role
 from shared.china_time import today_in_china
 from shared.events.checkin import MissPromptWithdrawn
@@ -69,55 +77,6 @@ class DecisionIn(BaseModel):
 
     decision: AppealDecision
     opinion: str = Field(min_length=1, max_length=2000, description="处理意见")
-
-
-class AppealOut(BaseModel):
-    id: uuid.UUID
-    student_id: str
-    school_code: str
-    county_code: str
-    appellant: str
-    prompt_id: uuid.UUID | None
-    round_ids: list[str]
-    reason: str
-    state: str
-    decided_by: str | None
-    opinion: str | None
-    decided_on: date | None
-    created_at: datetime | None
-    withdrawn_prompt_ids: list[uuid.UUID] = Field(
-        default_factory=list, description="on acceptance: the prompts withdrawn with it"
-    )
-
-
-class PromptOut(BaseModel):
-    id: uuid.UUID
-    student_id: str
-    school_code: str
-    term: str
-    rule: str
-    round_ids: list[str]
-    state: str
-    created_at: datetime | None
-
-
-def appeal_out(row: Appeal, withdrawn: list[uuid.UUID] | None = None) -> AppealOut:
-    return AppealOut(
-        id=row.id,
-        student_id=row.student_id,
-        school_code=row.school_code,
-        county_code=row.county_code,
-        appellant=row.appellant,
-        prompt_id=row.prompt_id,
-        round_ids=list(row.round_ids),
-        reason=row.reason,
-        state=row.state,
-        decided_by=row.decided_by,
-        opinion=row.opinion,
-        decided_on=row.decided_on,
-        created_at=row.created_at,
-        withdrawn_prompt_ids=withdrawn or [],
-    )
 
 
 def _round_ids_array(round_ids: list[str]) -> Any:
@@ -269,22 +228,27 @@ async def lodge_appeal(body: AppealIn, principal: CurrentPrincipal, ctx: Context
         session.add(row)
         await uow.commit()
         await session.refresh(row)
-        return appeal_out(row)
+        return await described_appeal(session, row)
 
 
 # --- reading ----------------------------------------------------------------------------------
 
 
-@router.get("/appeals", responses=_RESPONSES, summary="Appeals in your jurisdiction, or the queue you decide")
+@router.get(
+    "/appeals",
+    responses=_RESPONSES,
+    summary="Appeals in your jurisdiction (newest first), or the queue you decide",
+)
 async def list_appeals(
     principal: CurrentPrincipal,
     ctx: Context,
+    filters: Annotated[StudentFilters, Query()],
     queue: Annotated[bool, Query(description="only the pending appeals you decide")] = False,
     state: Annotated[Literal["pending", "accepted", "rejected"] | None, Query()] = None,
     student_id: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[AppealOut]:
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> AppealPage:
     query: Select[tuple[Appeal]] = select(Appeal).where(
         to_decide(principal) if queue else visible_appeals(principal)
     )
@@ -292,35 +256,41 @@ async def list_appeals(
         query = query.where(Appeal.state == state)
     if student_id is not None:
         query = query.where(Appeal.student_id == student_id)
+    if filters.model_dump(exclude_none=True):
+        query = filters.apply(query.join(StudentView, StudentView.student_id == Appeal.student_id))
     async with ctx.sessionmaker() as session:
-        rows = await session.scalars(query.order_by(Appeal.created_at, Appeal.id).limit(limit).offset(offset))
-        return [appeal_out(row) for row in rows]
+        total, rows, described = await newest_first(session, Appeal, query, limit, offset)
+    return AppealPage(total=total, items=[described.appeal(row) for row in rows])
 
 
 @router.get("/appeals/{appeal_id}", responses=_RESPONSES, summary="One appeal")
 async def get_appeal(appeal_id: uuid.UUID, principal: CurrentPrincipal, ctx: Context) -> AppealOut:
     async with ctx.sessionmaker() as session:
         row = await session.scalar(select(Appeal).where(Appeal.id == appeal_id, visible_appeals(principal)))
-    if row is None:
-        raise not_found(f"appeal {appeal_id}")
-    return appeal_out(row)
+        if row is None:
+            raise not_found(f"appeal {appeal_id}")
+        return await described_appeal(session, row)
 
 
 @router.get(
-    "/miss-prompts", responses=_RESPONSES, summary="Prompts raised by missed rounds (what is appealed)"
+    "/miss-prompts",
+    responses=_RESPONSES,
+    summary="Prompts raised by missed rounds (what is appealed), newest first",
 )
 async def list_prompts(
     principal: CurrentPrincipal,
     ctx: Context,
+    filters: Annotated[StudentFilters, Query()],
     term: Annotated[str | None, Query(pattern=r"^[0-9]{4}-(spring|autumn)$")] = None,
     state: Annotated[Literal["open", "withdrawn"] | None, Query()] = None,
     student_id: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[PromptOut]:
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> PromptPage:
     # Prompts carry no county: a bureau reaches them through the student read model.
     seen = student_filter(principal, StudentView.student_id, StudentView.school_code, StudentView.county_code)
     query = select(MissPrompt).join(StudentView, StudentView.student_id == MissPrompt.student_id).where(seen)
+    query = filters.apply(query)
     if term is not None:
         query = query.where(MissPrompt.term == term)
     if state is not None:
@@ -328,22 +298,8 @@ async def list_prompts(
     if student_id is not None:
         query = query.where(MissPrompt.student_id == student_id)
     async with ctx.sessionmaker() as session:
-        rows = await session.scalars(
-            query.order_by(MissPrompt.created_at, MissPrompt.id).limit(limit).offset(offset)
-        )
-        return [
-            PromptOut(
-                id=r.id,
-                student_id=r.student_id,
-                school_code=r.school_code,
-                term=r.term,
-                rule=r.rule,
-                round_ids=list(r.round_ids),
-                state=r.state,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
+        total, rows, described = await newest_first(session, MissPrompt, query, limit, offset)
+    return PromptPage(total=total, items=[described.prompt(row) for row in rows])
 
 
 # --- deciding ---------------------------------------------------------------------------------
@@ -383,7 +339,7 @@ async def decide_appeal(
             withdrawn = await excuse(uow, row, on)
         await uow.commit()
         await session.refresh(row)
-        return appeal_out(row, withdrawn)
+        return await described_appeal(session, row, withdrawn)
 
 
 async def excuse(uow: Any, appeal: Appeal, on: date) -> list[uuid.UUID]:

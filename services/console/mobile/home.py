@@ -15,7 +15,9 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/m/")
 async def home(page: StudentPage) -> HTMLResponse:
-    return page.render("mobile/home.html")
+    # Open miss prompts are shown on the home page: the student has days, not weeks, to appeal.
+    prompts = await page.get("checkin", "/api/v1/miss-prompts", params={"state": "open", "limit": 1})
+    return page.render("mobile/home.html", {"open_prompts": prompts["total"]})
 
 
 @router.get("/m/record")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.console.pages.checkin_labels import MISS_RULES
 from services.console.upstream import UpstreamProblem
 from services.console.web import Page, StudentPage
 
@@ -51,10 +52,13 @@ def missed_rounds(rounds: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def _appeals_page(
     page: Page, problem: UpstreamProblem | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    appeals: list[dict[str, Any]] = await page.get("checkin", "/api/v1/appeals")
+    appeals = await page.get("checkin", "/api/v1/appeals", params={"limit": 50})
+    prompts = await page.get("checkin", "/api/v1/miss-prompts", params={"state": "open", "limit": 50})
     rounds: list[dict[str, Any]] = await page.get("checkin", "/api/v1/rounds", params={"state": "closed"})
     context = {
-        "appeals": appeals,
+        "appeals": appeals["items"],
+        "prompts": prompts["items"],
+        "rules": MISS_RULES,
         "missed": missed_rounds(rounds),
         "problem": problem,
         "sent": page.request.query_params.get("sent"),
@@ -70,11 +74,19 @@ async def appeals(page: StudentPage) -> HTMLResponse:
 @router.post("/m/appeals")
 async def lodge(
     page: StudentPage,
-    round_ids: Annotated[list[str], Form(min_length=1, max_length=50)],
     reason: Annotated[str, Form(min_length=1, max_length=2000)],
+    round_ids: Annotated[list[str] | None, Form(max_length=50)] = None,
+    prompt_id: Annotated[str | None, Form(max_length=40)] = None,
 ) -> Response:
+    """An appeal against a prompt (its misses) or against missed rounds ticked one by one; the
+    service names what is missing when neither is given."""
+    body: dict[str, Any] = {"reason": reason}
+    if prompt_id:
+        body["prompt_id"] = prompt_id
+    elif round_ids:
+        body["round_ids"] = round_ids
     try:
-        await page.post("checkin", "/api/v1/appeals", json={"round_ids": round_ids, "reason": reason})
+        await page.post("checkin", "/api/v1/appeals", json=body)
     except UpstreamProblem as problem:
         return await _appeals_page(page, problem, problem.status)
     return RedirectResponse("/m/appeals?sent=1", status_code=303)

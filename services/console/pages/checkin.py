@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console.pages import checkin_labels as labels
+from services.console.pages.checkin_appeals import appeals_router
 from services.console.pages.checkin_exports import exports_router
 from services.console.pages.checkin_people import people_router
 from services.console.pages.checkin_statistics import statistics_router
@@ -28,6 +29,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(statistics_router)
 router.include_router(exports_router)
 router.include_router(people_router)
+router.include_router(appeals_router)
 
 # checkin's PUBLISHERS (api/rounds.py): the province sets registration rounds too.
 PUBLISHERS = frozenset({Role.PROVINCE, Role.CITY, Role.COUNTY, Role.SCHOOL_REGISTRAR})

@@ -50,6 +50,13 @@ LEAVE_STATES: Mapping[str, str] = {
     "cancelled": _("已撤回"),
 }
 APPEAL_STATES: Mapping[str, str] = {"pending": _("待处理"), "accepted": _("已采纳"), "rejected": _("未采纳")}
+APPELLANTS: Mapping[str, str] = {"student": _("学生"), "school": _("学校")}
+PROMPT_STATES: Mapping[str, str] = {"open": _("待处理"), "withdrawn": _("已撤销")}
+# The miss rules as seed 001 四.1 words them (checkin's domain/miss_rules.py sends the same text).
+MISS_RULES: Mapping[str, str] = {
+    "two_consecutive": _("本学期连续 2 次未按时完成学籍核验"),
+    "four_cumulative": _("本学期累计 4 次未按时完成学籍核验"),
+}
 EXPORT_STATES: Mapping[str, str] = {
     "pending": _("待审批"),
     "approved": _("已批准，可下载"),

@@ -11,10 +11,10 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 
 from services.console.app import create_app
-from services.console.i18n import Languages
 from services.console.pages import certificates_common as common
 from services.console.pages.certificates_batches import REMEMBERED_KEYS, BatchKeys
 from services.console.settings import ConsoleSettings
+from services.console.tests.rendering import rendered
 from shared.auth import Principal, Role
 
 TODAY = date(2026, 11, 28)
@@ -175,9 +175,8 @@ def _progress_html(state: str, done: int) -> str:
         "error": "a font is missing" if state == "failed" else None,
         "finished_at": "2026-11-28T00:39:22Z" if state in ("done", "failed") else None,
     }
-    template = Languages().environments["zh"].get_template("certificates/_progress.html")
     files = [{"stem": "2026410102414101000110792453", "label": "吴佳宁"}] if state == "done" else []
-    return template.render(batch=batch, files=files, **common.labels())
+    return rendered("certificates/_progress.html", batch=batch, files=files, **common.labels())
 
 
 def test_the_progress_fragment_polls_until_the_batch_is_finished() -> None:

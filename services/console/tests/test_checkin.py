@@ -8,8 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import QueryParams
 
+from services.console.i18n import Language
 from services.console.pages.checkin_labels import (
     COMPLETED_FILTERS,
+    MISS_RULES,
+    PROMPT_STATES,
     RESULT_CHOICES,
     RESULT_LABELS,
     STATISTICS_FILTERS,
@@ -23,6 +26,8 @@ from services.console.pages.checkin_labels import (
     scope_filters,
     statistics_rows,
 )
+from services.console.tests.rendering import rendered, viewer
+from shared.auth import Role
 
 ROUND = "0439ba03-85da-4aa3-a7db-bea631b2560b"
 
@@ -180,3 +185,52 @@ def test_times_show_in_china_time() -> None:
     assert china_time("2026-11-30T17:09:00Z") == "2026-12-01 01:09"
     assert china_time("2026-11-28T00:39:16.249837+00:00") == "2026-11-28 08:39"
     assert china_time(None) == ""
+
+
+def _prompt(state: str = "open") -> dict[str, Any]:
+    return {
+        "id": "p-1",
+        "student_id": "s-1",
+        "student_name": "李雷",
+        "student_number_masked": "G4101**********1234",
+        "school_code": "4141020001",
+        "term": "2026-autumn",
+        "rule": "two_consecutive",
+        "rule_text": "本学期连续 2 次未按时完成学籍核验",
+        "round_ids": ["r-1"],
+        "rounds": [{"id": "r-1", "name": "十一月点名", "ends_at": "2026-11-20T02:00:00Z"}],
+        "state": state,
+        "created_at": "2026-11-20T02:00:05Z",
+    }
+
+
+def _prompts_page(language: Language, role: Role, rows: list[dict[str, Any]]) -> str:
+    return rendered(
+        "checkin/prompts.html",
+        language,
+        path="/checkin/appeals/prompts",
+        viewer=viewer(role),
+        when=china_time,
+        rows=rows,
+        total=len(rows),
+        page=1,
+        size=50,
+        state="",
+        name="",
+        prompt_states=PROMPT_STATES,
+        rules=MISS_RULES,
+        may_appeal=role is Role.SCHOOL_REGISTRAR,
+        problem=None,
+    )
+
+
+def test_a_prompt_reads_in_the_readers_language_and_only_the_registrar_appeals_an_open_one() -> None:
+    english = _prompts_page("en", Role.SCHOOL_REGISTRAR, [_prompt()])
+    assert "Missed 2 verification rounds in a row this term" in english
+    assert "十一月点名" in english and "(closed 2026-11-20 10:00)" in english  # China time
+    form = 'action="/checkin/appeals/prompts/p-1/appeal"'
+    assert form in english
+    assert 'name="student_id" value="s-1"' in english
+    withdrawn = _prompts_page("zh", Role.SCHOOL_REGISTRAR, [_prompt("withdrawn")])
+    assert "已撤销" in withdrawn and form not in withdrawn
+    assert form not in _prompts_page("zh", Role.COUNTY, [_prompt()])

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
-from starlette.requests import Request
 
 from services.console.app import create_app
-from services.console.i18n import LANGUAGE_COOKIE, Languages
+from services.console.i18n import LANGUAGE_COOKIE, Language
 from services.console.mobile.answers import problem_body
 from services.console.mobile.checkin import chosen_round
 from services.console.mobile.codes import (
@@ -26,6 +25,7 @@ from services.console.mobile.codes import (
 from services.console.mobile.requests import missed_rounds
 from services.console.pages.certificates_common import REQUEST_STATE_LABELS
 from services.console.settings import ConsoleSettings
+from services.console.tests.rendering import rendered
 from services.console.upstream import FieldReason, UpstreamProblem
 
 
@@ -178,14 +178,8 @@ def test_codes_sit_under_their_certificate_live_first_newest_first() -> None:
     assert [c["code"] for c in grouped["c2"]] == ["OTHERCERT001"]
 
 
-def _certificates_page(language: str, **context: Any) -> str:
-    request = Request(
-        {"type": "http", "method": "GET", "path": "/m/certificates", "query_string": b"", "headers": []}
-    )
-    environment = Languages().environments[language]  # type: ignore[index]
+def _certificates_page(language: Language, **context: Any) -> str:
     values: dict[str, Any] = {
-        "request": request,
-        "viewer": None,
         "certificates": [
             {
                 "id": "c1",
@@ -223,7 +217,7 @@ def _certificates_page(language: str, **context: Any) -> str:
         for code in listed:
             code["state"] = code_state(code)
             code["expires_local"] = china_time(code["expires_at"])
-    return environment.get_template("mobile/certificates.html").render(values)
+    return rendered("mobile/certificates.html", language, path="/m/certificates", **values)
 
 
 def test_a_live_code_has_its_verify_link_and_a_revoke_button_that_names_it() -> None:
@@ -256,7 +250,8 @@ def test_the_services_refusal_shows_at_the_certificate_it_was_about_in_the_reade
         "数据校验未通过",
         errors=[FieldReason("valid_days", "must be at most 90", "不能超过 90")],
     )
-    for language, reason in (("zh", "不能超过 90"), ("en", "must be at most 90")):
+    readings: tuple[tuple[Language, str], ...] = (("zh", "不能超过 90"), ("en", "must be at most 90"))
+    for language, reason in readings:
         html = _certificates_page(language, problem=refused, about="c1", typed_days="91")
         first, second = html.split('aria-labelledby="cert-2"')
         assert reason in first and reason not in second

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from starlette.requests import Request
 
-from services.console.i18n import Languages
+from services.console.i18n import Language
 from services.console.pages import reviews_problem_records as records
+from services.console.tests.rendering import rendered
 
 
 def _case(state: str, **more: Any) -> dict[str, Any]:
@@ -59,14 +59,11 @@ def test_the_form_offered_is_the_decision_the_cases_state_asks_of_this_bureau(
     assert records.decision_waiting(_case(state, arbiter_level=arbiter), role) == expected
 
 
-def _page(language: str, case: dict[str, Any], decision: str | None) -> str:
-    request = Request(
-        {"type": "http", "method": "GET", "path": "/reviews", "query_string": b"", "headers": []}
-    )
-    environment = Languages().environments[language]  # type: ignore[index]
-    return environment.get_template("reviews/problem_record.html").render(
-        request=request,
-        viewer=None,
+def _page(language: Language, case: dict[str, Any], decision: str | None) -> str:
+    return rendered(
+        "reviews/problem_record.html",
+        language,
+        path="/reviews",
         case=case,
         kinds=records.KIND_LABELS,
         states=records.STATE_LABELS,

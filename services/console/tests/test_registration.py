@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.console.i18n import Languages
+from services.console.i18n import Language
 from services.console.pages.registration_forms import (
     bare_field,
     class_in_scope,
@@ -18,6 +18,7 @@ from services.console.pages.registration_forms import (
     unplaced_errors,
     with_form_fields,
 )
+from services.console.tests.rendering import rendered
 from services.console.upstream import FieldReason, UpstreamProblem
 
 
@@ -136,11 +137,16 @@ REPORT = {
 }
 
 
-def render_progress(language: str, job: dict[str, Any], report: dict[str, Any] | None) -> str:
-    environment = Languages().environments[language]  # type: ignore[index]
-    template = environment.get_template("registration/_progress.html")
-    return template.render(
-        job=job, class_name="2025级1班", percent=100, report=report, duplicate=False, may_register=True
+def render_progress(language: Language, job: dict[str, Any], report: dict[str, Any] | None) -> str:
+    return rendered(
+        "registration/_progress.html",
+        language,
+        job=job,
+        class_name="2025级1班",
+        percent=100,
+        report=report,
+        duplicate=False,
+        may_register=True,
     )
 
 
@@ -152,7 +158,7 @@ def render_progress(language: str, job: dict[str, Any], report: dict[str, Any] |
     ],
 )
 def test_a_finished_import_shows_each_row_reason_in_the_page_language(
-    language: str, summary: str, reason: str
+    language: Language, summary: str, reason: str
 ) -> None:
     html = render_progress(language, JOB, REPORT)
     assert summary in html

@@ -6,10 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.datastructures import QueryParams
-from starlette.requests import Request
 
-from services.console.i18n import Language, Languages
-from services.console.menu import current_href, menu_for
+from services.console.i18n import Language
 from services.console.pages.transfers_apply import application_body
 from services.console.pages.transfers_labels import (
     KIND_LABELS,
@@ -22,8 +20,7 @@ from services.console.pages.transfers_labels import (
     still_moving,
     waits_for_checks,
 )
-from services.console.session import Viewer
-from shared.auth import Principal, Role
+from services.console.tests.rendering import rendered, viewer
 
 CROSS: dict[str, Any] = {
     "kind": "cross_province",
@@ -130,23 +127,14 @@ def test_the_application_body_across_and_inside_the_province() -> None:
 
 
 def _application_page(language: Language, form: dict[str, str]) -> str:
-    request = Request(
-        {"type": "http", "method": "GET", "path": "/transfers/new", "query_string": b"", "headers": []}
-    )
-    principal = Principal(
-        account_id="a1", username="r", role=Role.SCHOOL_REGISTRAR, org="4141010001", province="41"
-    )
-    environment = Languages(
-        configure=lambda env: env.globals.update(menu_for=menu_for, current_href=current_href)
-    ).environments[language]
-    return environment.get_template("transfers/new.html").render(
-        request=request,
-        viewer=Viewer(principal, "token"),
+    return rendered(
+        "transfers/new.html",
+        language,
+        path="/transfers/new",
+        viewer=viewer(),
         kind="cross_province",
         kind_labels=KIND_LABELS,
         form=form,
-        scope="",
-        is_htmx=False,
     )
 
 

@@ -22,11 +22,14 @@ from services.checkin.tests.integration.conftest import (
 )
 from shared.auth import Role
 from shared.events.common import StudentSummary
+from shared.idnumber import mask_student_number
 
 
-async def prompted(checkin: RunningCheckin, area: Area) -> tuple[StudentSummary, list[Round], dict[str, Any]]:
+async def prompted(
+    checkin: RunningCheckin, area: Area, **student_fields: Any
+) -> tuple[StudentSummary, list[Round], dict[str, Any]]:
     """A student who missed two rounds in a row, and the prompt it raised."""
-    student = await seed_area_student(checkin, area)
+    student = await seed_area_student(checkin, area, **student_fields)
     rounds = [
         await seed_future_round(checkin, area, starts_at=datetime(2031, 4, day, 1, tzinfo=UTC))
         for day in (1, 2)
@@ -37,7 +40,7 @@ async def prompted(checkin: RunningCheckin, area: Area) -> tuple[StudentSummary,
         "/api/v1/miss-prompts", params={"student_id": student.student_id}, headers=checkin.as_student(student)
     )
     assert response.status_code == 200, response.text
-    (prompt,) = response.json()
+    (prompt,) = response.json()["items"]
     return student, rounds, prompt
 
 
@@ -60,7 +63,7 @@ async def queue(checkin: RunningCheckin, headers: dict[str, str]) -> set[str]:
         "/api/v1/appeals", params={"queue": "true", "limit": 500}, headers=headers
     )
     assert response.status_code == 200, response.text
-    return {row["id"] for row in response.json()}
+    return {row["id"] for row in response.json()["items"]}
 
 
 async def test_appeal__a_students_appeal_accepted_by_the_school_restores(
@@ -106,14 +109,14 @@ async def test_appeal__a_students_appeal_accepted_by_the_school_restores(
     response = await checkin.client.get(
         "/api/v1/miss-prompts", params={"student_id": student.student_id, "state": "open"}, headers=registrar
     )
-    assert response.json() == []
+    assert response.json() == {"total": 0, "items": []}
     # …a fourth (two new ones in a row) does, about the new misses only.
     fourth = await seed_future_round(checkin, area, starts_at=datetime(2031, 4, 4, 1, tzinfo=UTC))
     await close_round(checkin, fourth)
     response = await checkin.client.get(
         "/api/v1/miss-prompts", params={"student_id": student.student_id, "state": "open"}, headers=registrar
     )
-    assert [(p["rule"], p["round_ids"]) for p in response.json()] == [
+    assert [(p["rule"], p["round_ids"]) for p in response.json()["items"]] == [
         ("two_consecutive", [str(third.id), str(fourth.id)])
     ]
 
@@ -221,3 +224,43 @@ async def test_appeal__bad_requests_are_named(checkin: RunningCheckin, area: Are
     assert bureau.status_code == 403
     empty_reason = await appeal(checkin, checkin.as_student(student), prompt_id=prompt["id"], reason="")
     assert empty_reason.status_code == 422 and empty_reason.json()["errors"][0]["field"] == "body.reason"
+
+
+async def test_appeal__lists_name_the_student_and_the_rounds_newest_first_and_filter(
+    checkin: RunningCheckin, area: Area
+) -> None:
+    """A registrar acts on a row as it reads: whose misses (name, masked number), which rounds by
+    name, the rule in words; the newest first, narrowed by the student filters the lists share."""
+    student, rounds, prompt = await prompted(checkin, area, name="申诉列表测试")
+    assert prompt["student_name"] == student.name
+    assert prompt["student_number_masked"] == mask_student_number(student.student_number)
+    assert "*" in prompt["student_number_masked"]
+    assert [r["name"] for r in prompt["rounds"]] == [r.name for r in rounds]
+    assert prompt["rule_text"] == "本学期连续 2 次未按时完成学籍核验"
+    first = await appeal(checkin, checkin.as_student(student), round_ids=[str(rounds[0].id)])
+    second = await appeal(checkin, checkin.as_student(student), round_ids=[str(rounds[1].id)])
+    assert first.status_code == second.status_code == 201, second.text
+    assert second.json()["student_name"] == student.name
+    assert [r["id"] for r in second.json()["rounds"]] == [str(rounds[1].id)]
+
+    registrar = checkin.auth(Role.SCHOOL_REGISTRAR, area.school)
+    listed = await checkin.client.get(
+        "/api/v1/appeals", params={"student_id": student.student_id}, headers=registrar
+    )
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["total"] == 2
+    assert [a["id"] for a in listed.json()["items"]] == [second.json()["id"], first.json()["id"]]
+    second_page: dict[str, str | int] = {"student_id": student.student_id, "limit": 1, "offset": 1}
+    paged = await checkin.client.get("/api/v1/appeals", params=second_page, headers=registrar)
+    assert (paged.json()["total"], [a["id"] for a in paged.json()["items"]]) == (2, [first.json()["id"]])
+
+    county = checkin.auth(Role.COUNTY, area.county)
+    for path in ("/api/v1/appeals", "/api/v1/miss-prompts"):
+        mine = await checkin.client.get(path, params={"school_code": area.school}, headers=county)
+        others = await checkin.client.get(path, params={"school_code": area.other_school}, headers=county)
+        assert student.student_id in {row["student_id"] for row in mine.json()["items"]}, path
+        assert student.student_id not in {row["student_id"] for row in others.json()["items"]}, path
+        named = await checkin.client.get(path, params={"name": student.name}, headers=county)
+        assert {row["student_id"] for row in named.json()["items"]} == {student.student_id}, path
+    bad = await checkin.client.get("/api/v1/miss-prompts", params={"school_code": "41"}, headers=county)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.school_code"
