@@ -12,6 +12,8 @@ STAFF = frozenset(Role) - {Role.STUDENT}
 BUREAUS = frozenset({Role.MINISTRY, Role.PROVINCE, Role.CITY, Role.COUNTY})
 SCHOOL = frozenset({Role.SCHOOL_REGISTRAR, Role.SCHOOL_LEADER})
 SCHOOL_AND_BUREAUS = SCHOOL | BUREAUS
+# Enrollment's pending actions are the school's and its supervising bureaus' (not the ministry's).
+SCHOOL_AND_REGIONS = SCHOOL | (BUREAUS - {Role.MINISTRY})
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ MENU: tuple[MenuSection, ...] = (
             MenuItem("学生", "/students", STAFF),
             MenuItem("学籍注册", "/registration", SCHOOL_AND_BUREAUS),
             MenuItem("审核", "/reviews", SCHOOL_AND_BUREAUS),
+            MenuItem("待办事项", "/students/pending", SCHOOL_AND_REGIONS),
             MenuItem("学生账号管理", "/accounts", STAFF),
         ),
     ),

@@ -1,7 +1,8 @@
 """Miss prompts and appeals (seed 001 四) end to end: two students of a school miss two rounds in
 a row, which prompts the school; one student reads the prompt on the phone page and appeals,
 the school's registrar accepts on the console and the prompt is withdrawn; for the other, the
-registrar appeals to the county bureau, which accepts it.
+registrar appeals to the county bureau, which accepts it. The school's pending actions (待办) the
+prompts opened are withdrawn with them.
 
 The rounds are real: published through check-in's API to close a few seconds later, so the
 service's own clock closes them, records the misses and raises the prompts. They call the 2024
@@ -103,8 +104,13 @@ def test_missed_rounds_prompt_the_school_and_appeals_withdraw_the_prompts(
     expect(mobile.get_by_role("status")).to_contain_text("申诉已提交")
     expect(mobile.locator("li.appeal").first).to_contain_text("待处理")
 
-    # The school's registrar finds both prompts on the console, filtered by the tree's school.
+    # The school's registrar finds both prompts on the console, filtered by the tree's school,
+    # and their pending actions (待办), due in five working days.
     sign_in(page, console, stack.account(PROVINCE, "school_registrar", SCHOOL))
+    page.goto(f"{console}/students/pending?scope={SCHOOL}&kind=miss_threshold")
+    for name in (appealing, appealed_for):
+        expect(page.locator("table.pending tbody tr").filter(has_text=name)).to_contain_text("待办理")
+    accessible_in_both_languages(page, "students-pending")
     page.goto(f"{console}/checkin/appeals/prompts?scope={SCHOOL}&state=open&name=申诉")
     for name in (appealing, appealed_for):
         row = _row(page, "prompts", name)
@@ -152,6 +158,10 @@ def test_missed_rounds_prompt_the_school_and_appeals_withdraw_the_prompts(
     for name in (appealing, appealed_for):
         expect(_row(page, "prompts", name)).to_contain_text("已撤销")
     assert _open_prompt(stack, student["id"]) is None and _open_prompt(stack, other["id"]) is None
+    # Their pending actions are withdrawn with them (enrollment hears MissPromptWithdrawn).
+    page.goto(f"{console}/students/pending?scope={SCHOOL}&state=withdrawn&kind=miss_threshold")
+    for name in (appealing, appealed_for):
+        expect(page.locator("table.pending tbody tr").filter(has_text=name)).to_contain_text("已撤回")
     mobile.goto(f"{console}/m/appeals")
     expect(mobile.locator("li.appeal").first).to_contain_text("已采纳")
     expect(mobile.locator("li.appeal").first).to_contain_text("已核实病历")

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from services.console.pages.students_query import STATUS_LABELS
 from services.console.web import StudentPage
 
 router = APIRouter(include_in_schema=False)
@@ -25,4 +26,4 @@ async def record(page: StudentPage) -> HTMLResponse:
     student: dict[str, Any] = await page.get(
         "enrollment", f"/api/v1/students/{page.viewer.principal.student_id}"
     )
-    return page.render("mobile/record.html", {"student": student})
+    return page.render("mobile/record.html", {"student": student, "statuses": STATUS_LABELS})

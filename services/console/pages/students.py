@@ -11,13 +11,18 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
 from services.console.pages import students_query as q
+from services.console.pages.students_changes import changes_router
 from services.console.pages.students_exports import EXPORT_ROLES, exports_router
+from services.console.pages.students_pending import pending_router
 from services.console.paging import offset, page_number
 from services.console.upstream import UpstreamProblem
 from services.console.web import Page, StaffPage
+from shared.auth import Role
 
 router = APIRouter(include_in_schema=False)
 router.include_router(exports_router)
+router.include_router(pending_router)
+router.include_router(changes_router)
 
 STUDENT_ID = r"^[0-9A-Za-z-]{1,40}$"  # one path segment, nothing that could climb the API's path
 GRADE_YEARS = 7  # entry years offered in the grade filter when no school is chosen
@@ -112,4 +117,12 @@ async def student_record(
     # shows that answer (error.html), never anything of the record.
     record = await page.get("enrollment", f"/api/v1/students/{student_id}")
     history = sorted(record.get("history", []), key=lambda line: str(line["at"]), reverse=True)
-    return page.render("students/record.html", {"s": record, "history": history, "q": q})
+    context = {
+        "s": record,
+        "history": history,
+        "q": q,
+        # Only the school's registrar starts a status change (enrollment's rule).
+        "may_change": page.viewer.principal.role == Role.SCHOOL_REGISTRAR,
+        "done": page.request.query_params.get("done", ""),
+    }
+    return page.render("students/record.html", context)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl
 
 from services.console.pages import students_query as q
+from services.console.pages.students_changes import change_body
+from services.console.pages.students_pending import ANSWER_OF
+from services.console.tests.rendering import rendered, viewer
+from services.console.upstream import FieldReason, UpstreamProblem
+from shared.auth import Role
 
 SCHOOLS = [
     {"code": "4141020001", "lineage": {"province": "41", "city": "4102", "county": "410202"}},
@@ -91,3 +97,97 @@ def test_labels_fall_back_to_the_code() -> None:
     assert q.label(q.HISTORY_LABELS, "graduation:graduated") == "已毕业"
     assert q.label(q.HISTORY_LABELS, "status_change:suspend") == "学籍异动"
     assert q.label(q.HISTORY_LABELS, "something:new") == "something:new"
+
+
+def test_a_status_change_sends_what_was_given_and_lets_the_service_name_what_is_missing() -> None:
+    form = {
+        "type": "change_major",
+        "reason": " 转入数控专业 ",
+        "new_major_code": "660103",
+        "new_class_id": "",
+    }
+    assert change_body(form, "ev-1") == {
+        "type": "change_major",
+        "reason": "转入数控专业",
+        "evidence_ids": ["ev-1"],
+        "new_major_code": "660103",
+    }
+    assert change_body({}, "ev-2") == {"type": "", "reason": "", "evidence_ids": ["ev-2"]}
+
+
+STUDENT = {
+    "id": "s-1",
+    "name": "韩梅梅",
+    "student_number": "L0123",
+    "status": "in_school",
+    "study_form": "full_time",
+    "lineage": {"province": "41", "city": "4101", "county": "410102", "school": "4141010001"},
+}
+
+
+def test_the_status_change_form_shows_the_services_reason_at_its_field_and_the_action_it_answers() -> None:
+    refused = UpstreamProblem(
+        422,
+        "Invalid field",
+        "数据校验未通过",
+        errors=[FieldReason("new_class_id", "the class is of another major", "该班级不属于所选专业")],
+    )
+    context = {
+        "s": STUDENT,
+        "q": q,
+        "classes": [("c-1", "2025级数控1班")],
+        "majors": [("660103", "660103 数控技术应用")],
+        "action": {"title": "韩梅梅本学期连续2次未参加核验", "due_on": "2026-12-04"},
+    }
+    form = {"type": "suspend", "reason": "病休", "new_class_id": "c-1", "pending_action_id": "pa-1"}
+    english = rendered(
+        "students/status_change.html", "en", viewer=viewer(), form=form, problem=refused, **context
+    )
+    assert "the class is of another major" in english
+    assert '<option value="c-1" selected>2025级数控1班</option>' in english
+    assert '<option value="suspend" selected>Suspended</option>' in english
+    assert 'name="pending_action_id" value="pa-1"' in english and "(due 2026-12-04)" in english
+    chinese = rendered("students/status_change.html", "zh", viewer=viewer(), form={}, problem=None, **context)
+    assert "该班级不属于所选专业" not in chinese and "pending_action_id" not in chinese
+
+
+def _pending_page(role: Role, row: dict[str, Any]) -> str:
+    return rendered(
+        "students/pending.html",
+        "zh",
+        path="/students/pending",
+        viewer=viewer(role),
+        rows=[row],
+        total=1,
+        page=1,
+        size=50,
+        state="open",
+        kind="",
+        overdue=False,
+        q=q,
+        answer_of=ANSWER_OF,
+        may_answer=role is Role.SCHOOL_REGISTRAR,
+    )
+
+
+def test_an_overdue_action_is_flagged_and_the_registrar_is_offered_the_change_it_asks_for() -> None:
+    row = {
+        "id": "pa-1",
+        "kind": "suspension_proposed",
+        "state": "open",
+        "student_id": "s-1",
+        "student_name": "韩梅梅",
+        "student_number_masked": "L0123",
+        "lineage": STUDENT["lineage"],
+        "term": "2026-autumn",
+        "due_on": "2026-11-20",
+        "overdue": True,
+        "review_id": None,
+    }
+    html = _pending_page(Role.SCHOOL_REGISTRAR, row)
+    assert "逾期" in html and "请假超过期限，建议休学" in html
+    assert 'href="/students/s-1/status-change?action=pa-1&amp;type=suspend"' in html
+    assert "/status-change" not in _pending_page(Role.COUNTY, row)
+    answered = _pending_page(Role.SCHOOL_REGISTRAR, {**row, "overdue": False, "review_id": "r-9"})
+    assert 'href="/reviews/r-9"' in answered and "/status-change" not in answered
+    assert "badge-overdue" not in answered

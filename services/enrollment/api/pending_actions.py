@@ -124,12 +124,23 @@ async def list_pending_actions(
     kind: Annotated[ActionKind | None, Query()] = None,
     overdue: Annotated[bool, Query(description="only open actions past their deadline, unanswered")] = False,
     student_id: Annotated[str | None, Query(max_length=40)] = None,
+    city_code: Annotated[str | None, Query(pattern=r"^[0-9]{4}$")] = None,
+    county_code: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
+    school_code: Annotated[str | None, Query(pattern=r"^[0-9]{10}$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> PendingActionList:
     require_role(principal, *READERS)
     on = ctx.today()
     conditions: list[Any] = [jurisdiction_filter(principal, PENDING_ACTION_ORG)]
+    # Narrowing inside the jurisdiction (the console's tree); never widening it.
+    for column, value in (
+        (PendingAction.city_code, city_code),
+        (PendingAction.county_code, county_code),
+        (PendingAction.school_code, school_code),
+    ):
+        if value is not None:
+            conditions.append(column == value)
     if state is not None:
         conditions.append(PendingAction.state == state)
     if kind is not None:

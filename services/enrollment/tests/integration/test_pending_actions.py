@@ -102,6 +102,16 @@ async def test_missed_rounds__the_registrar_gets_one_action_due_in_five_working_
     # Jurisdiction: the school and the bureaus above it; not another school, not the other province.
     assert [a["id"] for a in await _actions(p37, student["id"], Role.COUNTY)] == [action["id"]]
     assert [a["id"] for a in await _actions(p37, student["id"], Role.PROVINCE)] == [action["id"]]
+    # A bureau narrows to a school or county inside its area (the console's tree).
+    lineage = action["lineage"]
+    for narrowed, expected in (
+        ({"school_code": lineage["school"]}, [action["id"]]),
+        ({"county_code": lineage["county"]}, [action["id"]]),
+        ({"school_code": "3737010099"}, []),
+        ({"city_code": "3799"}, []),
+    ):
+        found = await _actions(p37, student["id"], Role.PROVINCE, **narrowed)
+        assert [a["id"] for a in found] == expected, narrowed
     other_school = await p37.client.get(
         f"/api/v1/pending-actions?student_id={student['id']}",
         headers=p37.auth(Role.SCHOOL_REGISTRAR, "3737010099"),
