@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from services.console.pages import students_query as q
-from services.console.pages.students_changes import change_body
+from services.console.pages.students_changes import KEY_DATA_FIELDS, STATUS_FIELDS, change_body
 from services.console.pages.students_pending import ANSWER_OF
 from services.console.tests.rendering import rendered, viewer
 from services.console.upstream import FieldReason, UpstreamProblem
@@ -99,20 +99,18 @@ def test_labels_fall_back_to_the_code() -> None:
     assert q.label(q.HISTORY_LABELS, "something:new") == "something:new"
 
 
-def test_a_status_change_sends_what_was_given_and_lets_the_service_name_what_is_missing() -> None:
-    form = {
-        "type": "change_major",
-        "reason": " 转入数控专业 ",
-        "new_major_code": "660103",
-        "new_class_id": "",
-    }
-    assert change_body(form, "ev-1") == {
+def test_a_change_sends_what_was_given_and_lets_the_service_name_what_is_missing() -> None:
+    form = {"type": "change_major", "reason": " 转入数控专业 ", "new_major_code": "660103"}
+    form["new_class_id"] = ""
+    assert change_body(form, "ev-1", STATUS_FIELDS) == {
         "type": "change_major",
         "reason": "转入数控专业",
         "evidence_ids": ["ev-1"],
         "new_major_code": "660103",
     }
-    assert change_body({}, "ev-2") == {"type": "", "reason": "", "evidence_ids": ["ev-2"]}
+    assert change_body({}, "ev-2", STATUS_FIELDS) == {"reason": "", "evidence_ids": ["ev-2"]}
+    corrected = change_body({"name": "韩梅", "id_number": "", "reason": "更正"}, "ev-3", KEY_DATA_FIELDS)
+    assert corrected == {"name": "韩梅", "reason": "更正", "evidence_ids": ["ev-3"]}
 
 
 STUDENT = {
