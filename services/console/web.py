@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console.i18n import Language, Languages, pick_language
@@ -126,6 +126,10 @@ async def student_page(request: Request) -> Page:
 StaffPage = Annotated[Page, Depends(staff_page)]
 StudentPage = Annotated[Page, Depends(student_page)]
 BUREAU_ROLES = frozenset({Role.PROVINCE, Role.CITY, Role.COUNTY, Role.MINISTRY})
+# A service's id as one segment of the console's path and of the API path it is put into: nothing
+# that could climb out of that path (a slash, dots, an encoded character).
+ID_SEGMENT = r"^[0-9A-Za-z-]{1,40}$"
+PathId = Annotated[str, Path(pattern=ID_SEGMENT)]
 
 
 def finished(page: Page, target: str) -> Response:

@@ -9,10 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from services.console.web import ID_SEGMENT
+
 PAGE_SIZE = 50
 STATUSES = ("active", "not_activated", "deactivated")
 SCHOOL = re.compile(r"^[0-9]{10}$")
-CLASS_ID = re.compile(r"^[0-9A-Za-z-]{1,40}$")
+CLASS_ID = re.compile(ID_SEGMENT)
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from services.console.web import Page, StaffPage
 from shared.auth import Role
 
 appeals_router = APIRouter(include_in_schema=False)
-DONE = {"accept", "reject", "lodged"}
+DECISIONS = {"accept", "reject"}
 
 
-def _query(page: Page, states: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
-    """The URL's state (one of ``states``) and the service's query: that state, the tree's scope
-    and the name typed in (the service's student filters)."""
+def _query(page: Page, states: Mapping[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The URL's state (one of ``states``) and name, as the form shows them, and the service's
+    query: that state, the tree's scope and the name (the service's student filters)."""
     state = state_filter(page, states)
     query: dict[str, Any] = labels.scope_filters(page.scope)
     name = page.request.query_params.get("name", "").strip()
@@ -33,18 +33,17 @@ def _query(page: Page, states: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
         query["name"] = name
     if state:
         query["state"] = state
-    return state, query
+    return {"state": state, "name": page.request.query_params.get("name", "")}, query
 
 
 async def _appeals_page(page: Page, problem: UpstreamProblem | None = None) -> HTMLResponse:
     queue = page.request.query_params.get("queue") == "1"
-    state, query = _query(page, labels.APPEAL_STATES)
+    shown, query = _query(page, labels.APPEAL_STATES)
     if queue:
         query["queue"] = "true"
     context = {
+        **shown,
         "queue": queue,
-        "state": state,
-        "name": page.request.query_params.get("name", ""),
         "appeal_states": labels.APPEAL_STATES,
         "appellants": labels.APPELLANTS,
     }
@@ -68,14 +67,15 @@ async def decide_appeal(
         )
     except UpstreamProblem as problem:
         return await _appeals_page(page, problem)
-    return RedirectResponse(f"/checkin/appeals?done={decision if decision in DONE else ''}", status_code=303)
+    return RedirectResponse(
+        f"/checkin/appeals?done={decision if decision in DECISIONS else ''}", status_code=303
+    )
 
 
 async def _prompts_page(page: Page, problem: UpstreamProblem | None = None) -> HTMLResponse:
-    state, query = _query(page, labels.PROMPT_STATES)
+    shown, query = _query(page, labels.PROMPT_STATES)
     context = {
-        "state": state,
-        "name": page.request.query_params.get("name", ""),
+        **shown,
         "prompt_states": labels.PROMPT_STATES,
         "rules": labels.MISS_RULES,
         # Only the school registrar appeals for a student (checkin's appeal_decision.py).

@@ -12,19 +12,19 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Path
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse
 
 from services.console.pages import reviews_queues as queues
 from services.console.paging import page_number, page_slice, paged
 from services.console.upstream import UpstreamProblem
-from services.console.web import BUREAU_ROLES, Page, StaffPage
+from services.console.web import BUREAU_ROLES, Page, PathId, StaffPage
 from shared.auth import Role
 from shared.china_time import today_in_china
 
 router = APIRouter(include_in_schema=False)
 REVIEWER_ROLES = frozenset({Role.SCHOOL_LEADER, Role.COUNTY, Role.CITY, Role.PROVINCE})
-ItemId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,40}$")]
+ItemId = PathId
 
 
 @dataclass

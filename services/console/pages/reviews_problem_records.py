@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Path, UploadFile
+from fastapi import APIRouter, Form, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from services.console.i18n import marked as _
 from services.console.upstream import UpstreamProblem
-from services.console.web import BUREAU_ROLES, Page, StaffPage, finished
+from services.console.web import BUREAU_ROLES, Page, PathId, StaffPage, finished
 from shared.auth import Role
 
 router = APIRouter(include_in_schema=False)
-RecordId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,40}$")]
-EvidenceId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,40}$")]
+RecordId = PathId
+EvidenceId = PathId
 # Enrollment keeps evidence as JPG or PNG only; anything else is offered as a plain download.
 EVIDENCE_SUFFIX = {"image/jpeg": "jpg", "image/png": "png"}
 MAX_EVIDENCE_BYTES = 2 * 1024 * 1024  # enrollment's limit for an evidence file (JPG or PNG)

@@ -6,27 +6,20 @@ first and passes the service's field reasons back to the form, with what was typ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, UploadFile
+from fastapi import APIRouter, Form, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from services.console.pages import students_query as q
 from services.console.upstream import FieldReason, UpstreamProblem
-from services.console.web import Page, StaffPage, finished
+from services.console.web import ID_SEGMENT, Page, PathId, StaffPage, finished
 
 changes_router = APIRouter(include_in_schema=False)
 
-STUDENT_ID = r"^[0-9A-Za-z-]{1,40}$"
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024  # enrollment's limit for an evidence file
-StudentId = Annotated[str, Path(pattern=STUDENT_ID)]
-NO_EVIDENCE = UpstreamProblem(
-    422,
-    "Invalid field",
-    "数据校验未通过",
-    errors=[FieldReason("file", "an evidence file is required", "请上传证明材料")],
-)
 
 
 def change_body(form: Mapping[str, str], evidence_id: str, optional: tuple[str, ...]) -> dict[str, Any]:
@@ -43,7 +36,12 @@ async def _submit(
 ) -> None:
     """Upload the evidence, then send the change; raises the service's problem."""
     if evidence is None or not evidence.filename:
-        raise NO_EVIDENCE
+        raise UpstreamProblem(
+            422,
+            "Invalid field",
+            "数据校验未通过",
+            errors=[FieldReason("file", "an evidence file is required", "请上传证明材料")],
+        )
     content = await evidence.read(MAX_EVIDENCE_BYTES + 1)  # enrollment refuses what is larger
     media_type = evidence.content_type or "application/octet-stream"
     uploaded = await page.call(
@@ -64,8 +62,9 @@ async def _status_change_page(
     classes = await page.get("enrollment", f"/api/v1/schools/{student['lineage']['school']}/classes")
     majors = await page.get("enrollment", "/api/v1/majors")
     action = None
-    if form.get("pending_action_id"):
-        action = await page.get("enrollment", f"/api/v1/pending-actions/{form['pending_action_id']}")
+    action_id = form.get("pending_action_id", "")
+    if re.match(ID_SEGMENT, action_id):  # a posted value goes into the API's path: one segment only
+        action = await page.get("enrollment", f"/api/v1/pending-actions/{action_id}")
     return page.render(
         "students/status_change.html",
         {
@@ -82,11 +81,11 @@ async def _status_change_page(
 
 
 @changes_router.get("/students/{student_id}/status-change")
-async def status_change_form(page: StaffPage, student_id: StudentId) -> HTMLResponse:
+async def status_change_form(page: StaffPage, student_id: PathId) -> HTMLResponse:
     params = page.request.query_params
     form: dict[str, str] = {}
     action = params.get("action", "")
-    if action and len(action) <= 40 and action.isascii() and action.replace("-", "").isalnum():
+    if re.match(ID_SEGMENT, action):
         form["pending_action_id"] = action
     if params.get("type") in q.CHANGE_TYPE_LABELS:
         form["type"] = params["type"]
@@ -96,7 +95,7 @@ async def status_change_form(page: StaffPage, student_id: StudentId) -> HTMLResp
 @changes_router.post("/students/{student_id}/status-change")
 async def start_status_change(
     page: StaffPage,
-    student_id: StudentId,
+    student_id: PathId,
     type: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
     new_class_id: Annotated[str, Form(max_length=40)] = "",
@@ -138,14 +137,14 @@ async def _key_data_page(
 
 
 @changes_router.get("/students/{student_id}/key-data-change")
-async def key_data_form(page: StaffPage, student_id: StudentId) -> HTMLResponse:
+async def key_data_form(page: StaffPage, student_id: PathId) -> HTMLResponse:
     return await _key_data_page(page, student_id, {})
 
 
 @changes_router.post("/students/{student_id}/key-data-change")
 async def start_key_data_change(
     page: StaffPage,
-    student_id: StudentId,
+    student_id: PathId,
     name: Annotated[str, Form(max_length=100)] = "",
     id_type: Annotated[str, Form(max_length=40)] = "",
     id_number: Annotated[str, Form(max_length=60)] = "",

@@ -7,21 +7,20 @@ The router is included by pages/students.py ahead of ``/students/{student_id}``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console.pages import students_query as q
 from services.console.upstream import UpstreamProblem
-from services.console.web import StaffPage
+from services.console.web import PathId, StaffPage
 from shared.auth import Role
 
 exports_router = APIRouter(include_in_schema=False)
 
 # Who may ask for and approve exports (enrollment's EXPORT_ROLES); others are not offered the button.
 EXPORT_ROLES = frozenset({Role.SCHOOL_REGISTRAR, Role.SCHOOL_LEADER, Role.COUNTY, Role.CITY, Role.PROVINCE})
-EXPORT_ID = r"^[0-9A-Za-z-]{1,40}$"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -79,13 +78,13 @@ async def export_list(page: StaffPage) -> HTMLResponse:
 
 
 @exports_router.post("/students/exports/{export_id}/approval")
-async def approve_export(page: StaffPage, export_id: Annotated[str, Path(pattern=EXPORT_ID)]) -> Response:
+async def approve_export(page: StaffPage, export_id: PathId) -> Response:
     await page.post("enrollment", f"/api/v1/exports/{export_id}/approval")
     return RedirectResponse(f"/students/exports?approved={export_id}", status_code=303)
 
 
 @exports_router.get("/students/exports/{export_id}/download")
-async def download_export(page: StaffPage, export_id: Annotated[str, Path(pattern=EXPORT_ID)]) -> Response:
+async def download_export(page: StaffPage, export_id: PathId) -> Response:
     answer = await page.call("enrollment", "GET", f"/api/v1/exports/{export_id}/download")
     filename = f"students-{export_id}.xlsx"
     return Response(
