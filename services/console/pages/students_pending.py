@@ -6,7 +6,7 @@ record's route so that ``/students/pending`` is not read as a student id."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
@@ -24,23 +24,24 @@ LAST_PAGE = 2000  # enrollment refuses offsets above 100 000
 ANSWER_OF = {"miss_threshold": "", "suspension_proposed": "suspend"}
 
 
+def pending_query(params: Mapping[str, str], scope: str) -> dict[str, str]:
+    """The URL's filters as enrollment's query: open actions unless told otherwise, 全部 (an empty
+    state) as ``all``, the tree's region or school (actions are not kept per class)."""
+    state = params.get("state", "open")
+    query = {key: value for key, value in scope_filters(scope).items() if key != "class_id"}
+    query["state"] = "all" if state == "" else state if state in q.PENDING_STATE_LABELS else "open"
+    if params.get("kind") in q.PENDING_KIND_LABELS:
+        query["kind"] = params["kind"]
+    if params.get("overdue") == "1":
+        query["overdue"] = "true"
+    return query
+
+
 @pending_router.get("/students/pending")
 async def pending_actions(page: StaffPage) -> HTMLResponse:
     params = page.request.query_params
     current = page_number(params.get("page"), LAST_PAGE)
-    state = params.get("state", "open")
-    state = state if state in q.PENDING_STATE_LABELS or state == "" else "open"
-    kind = params.get("kind", "")
-    kind = kind if kind in q.PENDING_KIND_LABELS else ""
-    overdue = params.get("overdue") == "1"
-    query: dict[str, Any] = {
-        key: value for key, value in scope_filters(page.scope).items() if key != "class_id"
-    }
-    query["state"] = state
-    if kind:
-        query["kind"] = kind
-    if overdue:
-        query["overdue"] = "true"
+    query = pending_query(params, page.scope)
     found = await page.get("enrollment", "/api/v1/pending-actions", params=paged(query, current, PAGE_SIZE))
     return page.render(
         "students/pending.html",
@@ -49,9 +50,9 @@ async def pending_actions(page: StaffPage) -> HTMLResponse:
             "total": found["total"],
             "page": current,
             "size": PAGE_SIZE,
-            "state": state,
-            "kind": kind,
-            "overdue": overdue,
+            "state": "" if query["state"] == "all" else query["state"],
+            "kind": query.get("kind", ""),
+            "overdue": "overdue" in query,
             "q": q,
             "answer_of": ANSWER_OF,
             "may_answer": page.viewer.principal.role == Role.SCHOOL_REGISTRAR,

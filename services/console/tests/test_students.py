@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 from services.console.pages import students_query as q
 from services.console.pages.students_changes import KEY_DATA_FIELDS, STATUS_FIELDS, change_body
-from services.console.pages.students_pending import ANSWER_OF
+from services.console.pages.students_pending import ANSWER_OF, pending_query
 from services.console.tests.rendering import rendered, viewer
 from services.console.upstream import FieldReason, UpstreamProblem
 from shared.auth import Role
@@ -189,3 +189,17 @@ def test_an_overdue_action_is_flagged_and_the_registrar_is_offered_the_change_it
     answered = _pending_page(Role.SCHOOL_REGISTRAR, {**row, "overdue": False, "review_id": "r-9"})
     assert 'href="/reviews/r-9"' in answered and "/status-change" not in answered
     assert "badge-overdue" not in answered
+
+
+def test_the_pending_filters_ask_for_open_actions_unless_all_or_another_state_is_chosen() -> None:
+    assert pending_query({}, "") == {"state": "open"}
+    # 全部 is an empty state: enrollment's "all" (an empty value would be refused as a bad state).
+    assert pending_query({"state": ""}, "4141010001/class-1") == {"state": "all", "school_code": "4141010001"}
+    chosen = pending_query({"state": "withdrawn", "kind": "miss_threshold", "overdue": "1"}, "410102")
+    assert chosen == {
+        "county_code": "410102",
+        "state": "withdrawn",
+        "kind": "miss_threshold",
+        "overdue": "true",
+    }
+    assert pending_query({"state": "bogus", "kind": "bogus"}, "") == {"state": "open"}

@@ -120,7 +120,9 @@ def _query(*conditions: Any) -> Any:
 async def list_pending_actions(
     principal: CurrentPrincipal,
     ctx: Context,
-    state: Annotated[Literal["open", "resolved", "withdrawn"] | None, Query()] = "open",
+    state: Annotated[
+        Literal["open", "resolved", "withdrawn", "all"], Query(description="all: every state")
+    ] = "open",
     kind: Annotated[ActionKind | None, Query()] = None,
     overdue: Annotated[bool, Query(description="only open actions past their deadline, unanswered")] = False,
     student_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -141,7 +143,7 @@ async def list_pending_actions(
     ):
         if value is not None:
             conditions.append(column == value)
-    if state is not None:
+    if state != "all":
         conditions.append(PendingAction.state == state)
     if kind is not None:
         conditions.append(PendingAction.kind == kind.value)

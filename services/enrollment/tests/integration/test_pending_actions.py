@@ -147,6 +147,8 @@ async def test_answered_by_a_suspension__resolved_when_it_is_approved(p37: Provi
         assert (await _decide(p37, review["id"], role)).status_code == 200
     [done] = await _actions(p37, student["id"], state="resolved")
     assert done["id"] == action["id"] and done["resolved_at"]
+    assert await _actions(p37, student["id"], state="open") == []
+    assert [a["id"] for a in await _actions(p37, student["id"], state="all")] == [action["id"]]
     assert (await _record(p37, student["id"]))["status"] == "suspended"
 
 
