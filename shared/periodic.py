@@ -17,6 +17,7 @@ import contextlib
 import logging
 import random
 
+from shared.cancellation import cancelled_by_its_owner
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,9 @@ class PeriodicTask(abc.ABC):
             try:
                 await self.step()
                 self.steps_done += 1
-            except asyncio.CancelledError:
-                raise
-            except Exception:
+            except (Exception, asyncio.CancelledError) as exc:
+                if isinstance(exc, asyncio.CancelledError) and cancelled_by_its_owner():
+                    raise
                 log.exception("%s: a step failed; trying again at the next one", self.name)
             if self._service_stopped():
                 return

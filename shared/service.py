@@ -209,7 +209,7 @@ def _health_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
-    @router.get("/readyz", summary="Database, broker and Redis reachable")
+    @router.get("/readyz", summary="Database, broker and Redis reachable, outbox relay running")
     async def readyz(ctx: Context) -> JSONResponse:
         checks: dict[str, str] = {}
         try:
@@ -224,6 +224,8 @@ def _health_router() -> APIRouter:
         except Exception as exc:
             checks["redis"] = f"unreachable: {type(exc).__name__}"
         checks["broker"] = "ok" if not ctx.amqp.is_closed and ctx.amqp.connected.is_set() else "unreachable"
+        # A process whose relay has ended still answers; its events would only pile up.
+        checks["outbox_relay"] = "ok" if ctx.relay.running else "stopped"
         ready = all(v == "ok" for v in checks.values())
         if ready:
             return JSONResponse({"status": "ready", "checks": checks})

@@ -54,6 +54,23 @@ class Databases:
             steps.setdefault(row["transfer_id"], []).append(row["step_id"])
         return steps
 
+    async def outbox_backlog(self, province: str, service: str) -> tuple[int, float | None]:
+        """(events not yet published, age in seconds of the oldest of them)."""
+        row = await self.pools[(province, service)].fetchrow(
+            "SELECT count(*) AS waiting, extract(epoch FROM now() - min(created_at)) AS oldest "
+            "FROM outbox_message WHERE published_at IS NULL"
+        )
+        assert row is not None
+        oldest = row["oldest"]
+        return int(row["waiting"]), None if oldest is None else float(oldest)
+
+    async def parked_lines(self, province: str) -> int:
+        """Partner lines the transfer copies here could not take yet (parked, offered again later)."""
+        count = await self.pools[(province, "transfer")].fetchval(
+            "SELECT count(*) FROM transfer_parked_message"
+        )
+        return int(count)
+
     async def active_students(self, province: str, student_ids: Iterable[str]) -> set[str]:
         """Students whose record here is live: anything but released to another province."""
         rows = await self.pools[(province, "enrollment")].fetch(

@@ -15,6 +15,7 @@ from opentelemetry import trace
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.bus.relay import CONFIRM_SECONDS
 from shared.bus.topology import (
     EVENTS_EXCHANGE,
     INTERPROVINCE_IN,
@@ -263,6 +264,8 @@ class EventConsumer:
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             ),
             routing_key=dead_letter_queue_name(self.queue_name),
+            # Never confirmed: not acked either, so the message comes back once the channel does.
+            timeout=CONFIRM_SECONDS,
         )
         await message.ack()
 

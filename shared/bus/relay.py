@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.tables import OutboxMessage
+from shared.cancellation import cancelled_by_its_owner
 from shared.faults import crash_point
 from shared.metrics import EVENTS_PUBLISHED, RELAY_LAG
 from shared.telemetry import ATTR_EVENT_ID, ATTR_EVENT_TYPE, suppress_instrumentation
@@ -38,6 +39,11 @@ RETRY_SECONDS = 1.0
 # is skipped for a while: otherwise a batch full of them would be retried forever at the head
 # of the queue and every event behind them would wait. Bounded, so the query stays small.
 HOLD_UNROUTABLE_SECONDS = 30.0
+# How long a publish waits for the broker's confirm. Confirms come in milliseconds, seconds
+# under load; a connection closed under pending confirms can leave some that never resolve
+# (aiormq 7.2, shared/tests/integration/test_reconnect.py), and a round waiting on them waits
+# forever while the process looks healthy. Past this the channel is dropped and the batch retried.
+CONFIRM_SECONDS = 20.0
 MAX_HELD = 1000
 # Where a round starts looking. A published row stays in the partial index of unpublished rows
 # as a dead entry until vacuum can remove it, and vacuum cannot while any snapshot older than
@@ -61,6 +67,7 @@ class OutboxRelay:
         *,
         batch: int = 100,
         full_scan_seconds: float = FULL_SCAN_SECONDS,
+        confirm_seconds: float = CONFIRM_SECONDS,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._connection = connection
@@ -71,6 +78,7 @@ class OutboxRelay:
         self._held: dict[UUID, float] = {}  # unroutable row id -> monotonic time to retry it
         self._floor: datetime | None = None  # rounds look at created_at >= this
         self._full_scan_seconds = full_scan_seconds
+        self._confirm_seconds = confirm_seconds
         self._full_scan_due = 0.0  # monotonic
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -78,6 +86,15 @@ class OutboxRelay:
     def start(self, name: str = "outbox-relay") -> None:
         self._stopping = False
         self._task = asyncio.create_task(self.run_forever(), name=name)
+        self._task.add_done_callback(self._report_early_end)
+
+    def _report_early_end(self, task: asyncio.Task[None]) -> None:
+        # Nothing else would say it: the process goes on answering while its events stay put.
+        if not self._stopping:
+            error = None if task.cancelled() else task.exception()
+            log.error(
+                "outbox relay: stopped before the service did; events stay in the outbox", exc_info=error
+            )
 
     async def stop(self, grace: float) -> None:
         """End the loop after its round, then one last flush of what the last handlers and
@@ -96,13 +113,19 @@ class OutboxRelay:
                     published = await self.publish_pending()
         except TimeoutError:
             log.warning("outbox relay: not flushed within %.1f s; the rest leaves after restart", grace)
-        except Exception:
+        except (Exception, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError) and cancelled_by_its_owner():
+                raise
             log.warning("outbox relay: last flush failed; the rest leaves after restart", exc_info=True)
         finally:
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     def wake(self) -> None:
         """Called after a local commit that wrote events, so they leave without waiting a poll."""
@@ -112,9 +135,9 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 published = await self.publish_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
+            except (Exception, asyncio.CancelledError) as exc:
+                if isinstance(exc, asyncio.CancelledError) and cancelled_by_its_owner():
+                    raise
                 # Broker or database unavailable: the rows stay unpublished; try again shortly.
                 log.warning("outbox relay: publishing failed, will retry", exc_info=True)
                 if not self._stopping:
@@ -181,11 +204,24 @@ class OutboxRelay:
         without suspending before it (the tasks start in order and the lock is FIFO), so the
         frames reach the broker in the order of the outbox, as one-at-a-time publishing did."""
         await self._open_channel_for({row.exchange for row in rows})
+        # Cancelling this task cancels the gather, which then raises; a CancelledError among
+        # the outcomes is a publish the closing channel failed (shared/cancellation.py): the
+        # round marks what was confirmed and raises it like any other broker failure.
         outcomes = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, asyncio.CancelledError):
-                raise outcome
+        if any(isinstance(outcome, TimeoutError) for outcome in outcomes):
+            log.warning(
+                "outbox relay: confirms not received within %.0f s; opening a new channel",
+                self._confirm_seconds,
+            )
+            await self._drop_channel()
         return outcomes
+
+    async def _drop_channel(self) -> None:
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            with contextlib.suppress(Exception):  # a timeout included
+                async with asyncio.timeout(RETRY_SECONDS):
+                    await channel.close()
 
     async def _publish(self, row: OutboxMessage) -> bool:
         # Continue the trace of the transaction that wrote the row, not the relay's own. This span
@@ -231,6 +267,7 @@ class OutboxRelay:
                         properties=message.properties,
                         mandatory=row.mandatory,
                         wait=False,
+                        timeout=self._confirm_seconds,
                     )
         except DeliveryError as exc:
             # Returned as unroutable (no partner queue) or nacked: keep it and report; the rest go on.

@@ -18,6 +18,7 @@ import pytest
 
 from deploy.local.databases import open_databases
 from deploy.local.layout import Deployment
+from deploy.local.shovels import shovel_states
 from deploy.local.three_provinces import PROVINCES, three_provinces
 from deploy.local.transfer_driver import Driver, ReviewQueues, Student
 from tests.chaos.decisions import Driven, drive, ended
@@ -135,6 +136,33 @@ async def _reconcile(deployment: Deployment, runs: list[Driven]) -> Reconciliati
         return await reconcile(databases, deployment.provinces, runs)
 
 
+async def _where_events_wait(deployment: Deployment) -> list[str]:
+    """When cases did not end: what each province still holds unpublished, its shovels' states
+    and the warnings its transfer process logged (the deployment and its logs go with the test)."""
+    lines: list[str] = []
+    async with open_databases(deployment, ("enrollment", "transfer")) as databases:
+        for province in deployment.provinces:
+            for service in ("enrollment", "transfer"):
+                waiting, oldest = await databases.outbox_backlog(province, service)
+                age = "" if oldest is None else f", the oldest {oldest:.0f} s old"
+                lines.append(f"{service}-{province}: {waiting} events unpublished{age}")
+            lines.append(
+                f"transfer-{province}: {await databases.parked_lines(province)} partner lines parked"
+            )
+    for province in deployment.provinces:
+        lines.append(f"shovels of {province}: {shovel_states(deployment.vhost(province))}")
+        log_file = deployment.home / "log" / f"transfer-{province}.log"
+        if log_file.exists():
+            noted = [
+                line[:400]
+                for line in log_file.read_text(errors="replace").splitlines()
+                if any(word in line for word in ("WARNING", "ERROR", "Traceback", "Error"))
+            ]
+            lines.append(f"transfer-{province} logged {len(noted)} warnings and errors; the last:")
+            lines.extend(f"  {line}" for line in noted[-12:])
+    return lines
+
+
 def test_transfers_under_chaos__every_student_in_one_province_every_case_ended() -> None:
     seed = int(os.environ.get("XUEJI_CHAOS_SEED", str(random.randrange(1 << 30))))
     rng = random.Random(seed)
@@ -151,6 +179,8 @@ def test_transfers_under_chaos__every_student_in_one_province_every_case_ended()
         log.append(f"drained {time.monotonic() - started:.0f} s after the start")
         result = asyncio.run(_reconcile(deployment, runs))
         dead = dead_letters(deployment)
+        if result.problems:
+            log.extend(asyncio.run(_where_events_wait(deployment)))
         decided = Counter(action for run in runs for _, action in run.decisions)
         print("\n".join([*log, f"decisions: {dict(decided)}", result.summary()]), flush=True)
     print(f"removed; {time.monotonic() - began:.0f} s in all")

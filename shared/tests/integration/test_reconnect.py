@@ -129,3 +129,62 @@ async def test_reconnect__connection_cut_mid_stream_applies_every_event_once(
     rows = await effects(sessionmaker)
     assert sorted(r.n for r in rows) == list(range(EVENTS)), "an event was lost or applied twice"
     assert await unsent(sessionmaker) == 0
+
+
+CLOSED_UNDER_CONFIRMS_EVENTS = 3000
+CONFIRM_SECONDS = 3.0  # the relay's own 20 s would make the test wait that long
+
+
+async def _close_when_confirms_are_pending(amqp: AbstractRobustConnection) -> None:
+    """Close the connection the moment a channel on it waits for publisher confirms, with
+    aiormq's own default reason (CancelledError), as it does with a connection it finds stuck."""
+    connection = amqp.transport.connection if amqp.transport else None
+    while connection is None or not any(
+        getattr(channel, "confirmations", None) for channel in connection.channels.values()
+    ):
+        await asyncio.sleep(0)
+        connection = amqp.transport.connection if amqp.transport else None
+    await connection.close()
+
+
+async def test_relay__connection_closed_under_its_pending_confirms_keeps_relaying(
+    amqp: AbstractRobustConnection, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two ways this left a live process with a dead relay, each seen here before the fix: some
+    confirms of the batch never resolve, and the round waited on them forever; others fail
+    with CancelledError, which ended the relay's task. Either way the outbox only grew (a
+    cross-province chaos run once lost every event of one province after the broker restart).
+    The relay gives up on confirms after ``confirm_seconds`` with a new channel, and takes a
+    CancelledError it did not ask for as a broker failure (shared/cancellation.py)."""
+    subs = Subscriptions()
+    subs.on(StreamedThing)(when_streamed_thing_happened_record_effect)
+    await start_consumer(amqp, sessionmaker, unique_queue("events"), subscriptions=subs)
+    origin = EventOrigin("testing", PROVINCE)
+    for first in range(0, CLOSED_UNDER_CONFIRMS_EVENTS, 500):
+        async with UnitOfWork(sessionmaker, origin) as uow:
+            for n in range(first, first + 500):
+                uow.emit(StreamedThing(n=n))
+            await uow.commit()
+    # Big batches: the confirms of one are pending for tens of milliseconds, time to close under them.
+    relay = OutboxRelay(sessionmaker, amqp, batch=1000, confirm_seconds=CONFIRM_SECONDS)
+    closer = asyncio.create_task(_close_when_confirms_are_pending(amqp))
+    relay.start()
+    try:
+        await asyncio.wait_for(closer, timeout=30)
+        try:
+            await wait_for(
+                lambda: effects_at_least(sessionmaker, CLOSED_UNDER_CONFIRMS_EVENTS),
+                within=DEADLINE_SECONDS,
+                what=f"all {CLOSED_UNDER_CONFIRMS_EVENTS} events applied after the close",
+            )
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{exc}: {len(await effects(sessionmaker))} applied, {await unsent(sessionmaker)} "
+                f"still in the outbox, relay running: {relay.running}, connected: {amqp.connected.is_set()}"
+            ) from None
+        await asyncio.sleep(0.5)  # a late redelivery would show up as a second effect
+    finally:
+        await relay.stop(grace=2)
+    rows = await effects(sessionmaker)
+    assert sorted(r.n for r in rows) == list(range(CLOSED_UNDER_CONFIRMS_EVENTS)), "lost or applied twice"
+    assert await unsent(sessionmaker) == 0
