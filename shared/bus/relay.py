@@ -203,7 +203,8 @@ class OutboxRelay:
         trip per event. The rows go out in their order: each publish takes the channel's lock
         without suspending before it (the tasks start in order and the lock is FIFO), so the
         frames reach the broker in the order of the outbox, as one-at-a-time publishing did."""
-        await self._open_channel_for({row.exchange for row in rows})
+        async with asyncio.timeout(self._confirm_seconds):  # the same unanswered-broker guard
+            await self._open_channel_for({row.exchange for row in rows})
         # Cancelling this task cancels the gather, which then raises; a CancelledError among
         # the outcomes is a publish the closing channel failed (shared/cancellation.py): the
         # round marks what was confirmed and raises it like any other broker failure.
