@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from services.console.i18n import marked as _
+from services.console.i18n import marked_in
 
 FILTER_KEYS = ("region", "school", "grade", "class_id", "major", "study_form", "status", "name", "id_number")
 PAGE_SIZE = 20
@@ -64,19 +65,22 @@ HISTORY_LABELS: Mapping[str, str] = {
     "status_change_reverted": _("学籍异动已撤回"),
 }
 # 学籍异动 kinds (seed 004 art. 17–19), in the order a registrar meets them most.
+# The kinds share their Chinese with the statuses they lead to; English tells them apart. The
+# extractor needs the context written out in each entry.
+CHANGE_KIND = "异动类型"
 CHANGE_TYPE_LABELS: Mapping[str, str] = {
-    "suspend": _("休学"),
-    "resume": _("复学"),
-    "withdraw": _("退学"),
-    "change_study_form": _("转学习形式"),
-    "change_major": _("转专业"),
-    "repeat_year": _("留级"),
-    "skip_grade": _("跳级"),
-    "restore": _("恢复学籍"),
-    "go_abroad": _("出境"),
-    "return_from_abroad": _("入境复学"),
-    "deregister": _("注销学籍"),
-    "death": _("死亡"),
+    "suspend": marked_in("异动类型", "休学"),
+    "resume": marked_in("异动类型", "复学"),
+    "withdraw": marked_in("异动类型", "退学"),
+    "change_study_form": marked_in("异动类型", "转学习形式"),
+    "change_major": marked_in("异动类型", "转专业"),
+    "repeat_year": marked_in("异动类型", "留级"),
+    "skip_grade": marked_in("异动类型", "跳级"),
+    "restore": marked_in("异动类型", "恢复学籍"),
+    "go_abroad": marked_in("异动类型", "出境"),
+    "return_from_abroad": marked_in("异动类型", "入境复学"),
+    "deregister": marked_in("异动类型", "注销学籍"),
+    "death": marked_in("异动类型", "死亡"),
 }
 PENDING_KIND_LABELS: Mapping[str, str] = {
     "miss_threshold": _("未按时完成学籍核验"),

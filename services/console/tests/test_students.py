@@ -143,10 +143,12 @@ def test_the_status_change_form_shows_the_services_reason_at_its_field_and_the_a
     )
     assert "the class is of another major" in english
     assert '<option value="c-1" selected>2025级数控1班</option>' in english
-    assert '<option value="suspend" selected>Suspended</option>' in english
+    # The change, not the status it leads to (the two share their Chinese).
+    assert '<option value="suspend" selected>Suspension</option>' in english
     assert 'name="pending_action_id" value="pa-1"' in english and "(due 2026-12-04)" in english
     chinese = rendered("students/status_change.html", "zh", viewer=viewer(), form={}, problem=None, **context)
     assert "该班级不属于所选专业" not in chinese and "pending_action_id" not in chinese
+    assert '<option value="suspend">休学</option>' in chinese
 
 
 def _pending_page(role: Role, row: dict[str, Any]) -> str:

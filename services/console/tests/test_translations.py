@@ -17,35 +17,54 @@ CONSOLE = Path(__file__).resolve().parents[1]
 HAS_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
-def source_messages() -> set[str]:
-    """What ``_("…")`` wraps in templates (Jinja2's Babel extractor) and in Python modules, and
-    the menu's labels (translated in the template by variable)."""
+Key = tuple[str | None, str]  # (context, Chinese text)
+
+
+def source_messages() -> set[Key]:
+    """What ``_("…")`` wraps in templates (Jinja2's Babel extractor) and in Python modules, what
+    ``marked_in`` and ``pgettext`` mark with a context, and the menu's labels (translated in the
+    template by variable)."""
     method_map = [("templates/**.html", "jinja2"), ("**.py", "python")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
-    found: set[str] = set()
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        CONSOLE, method_map=method_map, options_map=options, keywords={"_": None, "gettext": None}
+    keywords = {"_": None, "gettext": None, "pgettext": ((1, "c"), 2), "marked_in": ((1, "c"), 2)}
+    found: set[Key] = set()
+    for _filename, _lineno, message, _comments, context in extract_from_dir(
+        CONSOLE, method_map=method_map, options_map=options, keywords=keywords
     ):
         texts = message if isinstance(message, tuple) else (message,)
-        found.update(t for t in texts if t)
+        found.update((context, t) for t in texts if t)
     for section in MENU:
-        found.add(section.label)
-        found.update(item.label for item in section.items)
+        found.add((None, section.label))
+        found.update((None, item.label) for item in section.items)
     return found
 
 
+def _translated() -> set[Key]:
+    return {(m.context, str(m.id)) for m in read_catalog("en") if m.id and m.string}
+
+
 def test_every_message_has_its_english() -> None:
-    english = read_catalog("en")
-    translated = {message.id for message in english if message.id and message.string}
-    missing = sorted(m for m in source_messages() if HAS_CHINESE.search(m) and m not in translated)
+    translated = _translated()
+    missing = sorted(
+        f"{text} ({context})" if context else text
+        for context, text in source_messages()
+        if HAS_CHINESE.search(text) and (context, text) not in translated
+    )
     assert not missing, "no English for:\n" + "\n".join(missing)
 
 
 def test_no_translation_is_left_without_its_source() -> None:
-    english = read_catalog("en")
     sources = source_messages()
-    unused = sorted(str(m.id) for m in english if m.id and m.id not in sources)
+    unused = sorted(f"{text} ({context})" if context else text for context, text in _translated() - sources)
     assert not unused, "translations nothing uses:\n" + "\n".join(unused)
+
+
+def test_the_change_kinds_read_as_changes_in_english_not_as_statuses() -> None:
+    english = read_catalog("en")
+    kind = english.get("休学", context="异动类型")
+    status = english.get("休学")
+    assert kind is not None and status is not None
+    assert (kind.string, status.string) == ("Suspension", "Suspended")
 
 
 def test_each_po_file_parses_and_keeps_placeholders() -> None:
@@ -72,7 +91,8 @@ def test_each_message_is_translated_in_one_file_only() -> None:
         with po_file.open("rb") as handle:
             for message in read_po(handle, locale="en"):
                 if message.id:
-                    if message.id in seen:
-                        twice.append(f"{message.id}: {seen[message.id]} and {po_file.name}")
-                    seen[str(message.id)] = po_file.name
+                    key = f"{message.id} ({message.context})" if message.context else str(message.id)
+                    if key in seen:
+                        twice.append(f"{key}: {seen[key]} and {po_file.name}")
+                    seen[key] = po_file.name
     assert not twice, "\n".join(twice)
