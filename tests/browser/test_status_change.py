@@ -40,6 +40,9 @@ def test_a_registrar_starts_a_suspension_and_a_name_correction_and_the_leader_fi
 
     # An in-school student cannot resume: the service's reason shows at the kind of change.
     page.get_by_label("异动类型").select_option("resume")
+    # Only the fields of the chosen kind show: coming back may join another class, nothing else.
+    expect(page.get_by_label(re.compile("新班级"))).to_be_visible()
+    expect(page.get_by_label(re.compile("新专业"))).to_be_hidden()
     page.get_by_label("异动原因").fill("复学")
     evidence: FilePayload = {"name": "证明.pdf", "mimeType": "application/pdf", "buffer": PDF}
     page.get_by_label(re.compile("证明材料")).set_input_files(files=[evidence])
@@ -48,6 +51,7 @@ def test_a_registrar_starts_a_suspension_and_a_name_correction_and_the_leader_fi
     expect(page.get_by_label("异动原因")).to_have_value("复学")  # what was typed is kept
 
     page.get_by_label("异动类型").select_option("suspend")
+    expect(page.get_by_role("group", name="按异动类型填写")).to_be_hidden()  # a suspension takes none
     page.get_by_label("异动原因").fill("因病休学一年，附医院证明")
     page.get_by_label(re.compile("证明材料")).set_input_files(files=[evidence])
     page.get_by_role("button", name="提交审核").click()

@@ -82,6 +82,13 @@ CHANGE_TYPE_LABELS: Mapping[str, str] = {
     "deregister": marked_in("异动类型", "注销学籍"),
     "death": marked_in("异动类型", "死亡"),
 }
+# Which kinds take each optional field of the form (enrollment's domain/status_change.py): the
+# form shows a field only for its kinds. Coming back may join a later cohort's class.
+CHANGE_KINDS_OF_FIELD: Mapping[str, tuple[str, ...]] = {
+    "new_class_id": ("repeat_year", "skip_grade", "change_major", "resume", "return_from_abroad", "restore"),
+    "new_major_code": ("change_major",),
+    "new_study_form": ("change_study_form",),
+}
 PENDING_KIND_LABELS: Mapping[str, str] = {
     "miss_threshold": _("未按时完成学籍核验"),
     "suspension_proposed": _("请假超过期限，建议休学"),

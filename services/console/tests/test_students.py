@@ -149,6 +149,9 @@ def test_the_status_change_form_shows_the_services_reason_at_its_field_and_the_a
     chinese = rendered("students/status_change.html", "zh", viewer=viewer(), form={}, problem=None, **context)
     assert "该班级不属于所选专业" not in chinese and "pending_action_id" not in chinese
     assert '<option value="suspend">休学</option>' in chinese
+    # Each optional field names the kinds that take it, for the script that shows only those.
+    assert 'data-kinds="change_major"' in chinese and 'data-kinds="change_study_form"' in chinese
+    assert 'data-kinds="repeat_year skip_grade change_major resume return_from_abroad restore"' in chinese
 
 
 def _pending_page(role: Role, row: dict[str, Any]) -> str:
