@@ -158,7 +158,11 @@ def test_missed_rounds_prompt_the_school_and_appeals_withdraw_the_prompts(
     for name in (appealing, appealed_for):
         expect(_row(page, "prompts", name)).to_contain_text("已撤销")
     assert _open_prompt(stack, student["id"]) is None and _open_prompt(stack, other["id"]) is None
-    # Their pending actions are withdrawn with them (enrollment hears MissPromptWithdrawn).
+    # Their pending actions are withdrawn with them (enrollment hears MissPromptWithdrawn); a
+    # prompt links to its student's own.
+    _row(page, "prompts", appealed_for).get_by_role("link", name="待办事项").click()
+    expect(page.locator("table.pending tbody tr")).to_have_count(1)
+    expect(page.locator("table.pending tbody tr")).to_contain_text(appealed_for)
     page.goto(f"{console}/students/pending?scope={SCHOOL}&state=withdrawn&kind=miss_threshold")
     for name in (appealing, appealed_for):
         expect(page.locator("table.pending tbody tr").filter(has_text=name)).to_contain_text("已撤回")

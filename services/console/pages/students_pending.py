@@ -6,6 +6,7 @@ record's route so that ``/students/pending`` is not read as a student id."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from fastapi import APIRouter
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from services.console.pages import students_query as q
 from services.console.pages.checkin_labels import scope_filters
 from services.console.paging import page_number, paged
-from services.console.web import StaffPage
+from services.console.web import ID_SEGMENT, StaffPage
 from shared.auth import Role
 
 pending_router = APIRouter(include_in_schema=False)
@@ -26,7 +27,8 @@ ANSWER_OF = {"miss_threshold": "", "suspension_proposed": "suspend"}
 
 def pending_query(params: Mapping[str, str], scope: str) -> dict[str, str]:
     """The URL's filters as enrollment's query: open actions unless told otherwise, 全部 (an empty
-    state) as ``all``, the tree's region or school (actions are not kept per class)."""
+    state) as ``all``, the tree's region or school (actions are not kept per class), and one
+    student's actions when a miss prompt links here."""
     state = params.get("state", "open")
     query = {key: value for key, value in scope_filters(scope).items() if key != "class_id"}
     query["state"] = "all" if state == "" else state if state in q.PENDING_STATE_LABELS else "open"
@@ -34,6 +36,8 @@ def pending_query(params: Mapping[str, str], scope: str) -> dict[str, str]:
         query["kind"] = params["kind"]
     if params.get("overdue") == "1":
         query["overdue"] = "true"
+    if re.match(ID_SEGMENT, params.get("student", "")):
+        query["student_id"] = params["student"]
     return query
 
 
@@ -53,6 +57,7 @@ async def pending_actions(page: StaffPage) -> HTMLResponse:
             "state": "" if query["state"] == "all" else query["state"],
             "kind": query.get("kind", ""),
             "overdue": "overdue" in query,
+            "student": query.get("student_id", ""),
             "q": q,
             "answer_of": ANSWER_OF,
             "may_answer": page.viewer.principal.role == Role.SCHOOL_REGISTRAR,

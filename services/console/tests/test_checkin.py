@@ -234,3 +234,8 @@ def test_a_prompt_reads_in_the_readers_language_and_only_the_registrar_appeals_a
     withdrawn = _prompts_page("zh", Role.SCHOOL_REGISTRAR, [_prompt("withdrawn")])
     assert "已撤销" in withdrawn and form not in withdrawn
     assert form not in _prompts_page("zh", Role.COUNTY, [_prompt()])
+
+
+def test_a_prompt_links_to_the_pending_actions_it_led_to_whatever_became_of_them() -> None:
+    link = 'href="/students/pending?kind=miss_threshold&amp;state=&amp;student=s-1"'
+    assert link in _prompts_page("zh", Role.COUNTY, [_prompt("withdrawn")])

@@ -208,3 +208,6 @@ def test_the_pending_filters_ask_for_open_actions_unless_all_or_another_state_is
         "overdue": "true",
     }
     assert pending_query({"state": "bogus", "kind": "bogus"}, "") == {"state": "open"}
+    # One student's, from a miss prompt's link; a value that is no id segment is dropped.
+    assert pending_query({"student": "s-1"}, "") == {"state": "open", "student_id": "s-1"}
+    assert pending_query({"student": "../x"}, "") == {"state": "open"}
