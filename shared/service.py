@@ -205,9 +205,19 @@ async def _shut_down(ctx: ServiceContext, consumers: list[EventConsumer]) -> Non
 def _health_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="Alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "alive"}
+    @router.get("/healthz", summary="Alive: the process serves and its outbox relay runs")
+    async def healthz(ctx: Context) -> JSONResponse:
+        # A relay that has ended does not come back by itself; a restart (liveness) does.
+        if ctx.relay.running:
+            return JSONResponse({"status": "alive"})
+        body = {
+            "type": "urn:xueji:problem:not-alive",
+            "title": "Outbox relay stopped",
+            "title_zh": "事件发送已停止",
+            "status": 503,
+            "detail": "the outbox relay has ended; restart the process",
+        }
+        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
 
     @router.get("/readyz", summary="Database, broker and Redis reachable, outbox relay running")
     async def readyz(ctx: Context) -> JSONResponse:

@@ -213,6 +213,20 @@ async def test_list_students__bad_limit_is_422(p37: Province) -> None:
     assert response.status_code == 422
 
 
+async def test_service__a_stopped_outbox_relay_is_neither_ready_nor_alive(p37: Province) -> None:
+    relay = p37.app.state.ctx.relay
+    await relay.stop(grace=1)
+    try:
+        ready = await p37.client.get("/readyz")
+        alive = await p37.client.get("/healthz")
+    finally:
+        relay.start()
+    assert ready.status_code == 503 and ready.json()["checks"]["outbox_relay"] == "stopped"
+    assert alive.status_code == 503 and alive.json()["type"] == "urn:xueji:problem:not-alive"
+    assert (await p37.client.get("/healthz")).json() == {"status": "alive"}
+    assert (await p37.client.get("/readyz")).json()["status"] == "ready"
+
+
 async def test_service__ready_and_documented(p37: Province) -> None:
     assert (await p37.client.get("/readyz")).json()["status"] == "ready"
     paths = (await p37.client.get("/openapi.json")).json()["paths"]
