@@ -4,8 +4,8 @@ aiormq fails what a closed channel still owes — pending publisher confirms, RP
 ``CancelledError`` when the connection closes with no other reason (a connection it finds stuck,
 a reader that ended). A loop meant to run until its service stops must treat that as one more
 broker failure and go on; re-raising it ends the loop's task without a word in the log, while
-the rest of the process goes on working (the outbox relay's own ending is now reported, and
-``/readyz`` says so).
+the rest of the process goes on working (the outbox relay logs its own early end, and
+``/readyz`` and ``/healthz`` show it).
 """
 
 from __future__ import annotations

@@ -58,6 +58,15 @@ async def effects_at_least(sessionmaker: async_sessionmaker[AsyncSession], count
     return len(await effects(sessionmaker)) >= count
 
 
+async def where_events_are(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
+    """For a failed wait: how many were applied and how many never left the outbox."""
+    rows = await effects(sessionmaker)
+    return (
+        f"{len(rows)} rows ({len({r.n for r in rows})} distinct events) applied, "
+        f"{await unsent(sessionmaker)} events still in the outbox"
+    )
+
+
 async def unsent(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     async with sessionmaker() as session:
         count = await session.scalar(
@@ -113,10 +122,8 @@ async def test_reconnect__connection_cut_mid_stream_applies_every_event_once(
                 what=f"all {EVENTS} events to be applied after the cut",
             )
         except AssertionError as exc:
-            rows = await effects(sessionmaker)
             raise AssertionError(
-                f"{exc}: {len(rows)} rows ({len({r.n for r in rows})} distinct events) applied, "
-                f"{await unsent(sessionmaker)} events still in the outbox, reconnected={reconnected.is_set()}"
+                f"{exc}: {await where_events_are(sessionmaker)}, reconnected={reconnected.is_set()}"
             ) from None
         # Let any redelivery still in flight land, so a late duplicate cannot slip past.
         await asyncio.sleep(0.5)
@@ -139,7 +146,7 @@ async def _close_when_confirms_are_pending(amqp: AbstractRobustConnection) -> No
     """Close the connection the moment a channel on it waits for publisher confirms, with
     aiormq's own default reason (CancelledError), as it does with a connection it finds stuck."""
     connection = amqp.transport.connection if amqp.transport else None
-    while connection is None or not any(
+    while connection is None or not any(  # aiormq's channels keep their unconfirmed publishes
         getattr(channel, "confirmations", None) for channel in connection.channels.values()
     ):
         await asyncio.sleep(0)
@@ -179,8 +186,8 @@ async def test_relay__connection_closed_under_its_pending_confirms_keeps_relayin
             )
         except AssertionError as exc:
             raise AssertionError(
-                f"{exc}: {len(await effects(sessionmaker))} applied, {await unsent(sessionmaker)} "
-                f"still in the outbox, relay running: {relay.running}, connected: {amqp.connected.is_set()}"
+                f"{exc}: {await where_events_are(sessionmaker)}, relay running: {relay.running}, "
+                f"connected: {amqp.connected.is_set()}"
             ) from None
         await asyncio.sleep(0.5)  # a late redelivery would show up as a second effect
     finally:

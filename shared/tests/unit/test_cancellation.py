@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from shared.cancellation import cancelled_by_its_owner
 
@@ -33,11 +34,9 @@ async def test_cancelled_by_its_owner__task_cancel_is_the_owner() -> None:
 
 async def test_cancelled_by_its_owner__a_timeout_taken_back_leaves_no_cancellation() -> None:
     async def after_a_timeout() -> bool:
-        try:
+        with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(0.01):
                 await asyncio.sleep(1)
-        except TimeoutError:
-            pass
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         future.set_exception(asyncio.CancelledError())
         try:
